@@ -1,0 +1,90 @@
+// Command embedtune fine-tunes, evaluates and serves sentence-embedding models from the terminal.
+//
+// Every sub-command prints its flags with --help, exits with status 0 on success and with a
+// non-zero status and a one-line reason on stderr on error.
+//
+//	embedtune env
+//	embedtune init-model --out /tmp/tiny --tokenizer tokenizer.json
+//	embedtune encode --model /tmp/tiny --input texts.jsonl --output emb.jsonl
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one embedtune sub-command.
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+// commands lists the sub-commands; each lives in its own file.
+func commands() map[string]command {
+	return map[string]command{
+		"env": {"print the backend, devices, versions and cache paths", runEnv},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the process exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout, cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "embedtune: unknown command %q (run embedtune --help for the list)\n", args[0])
+		return 2
+	}
+	if err := c.run(args[1:], stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "embedtune %s: %s\n", args[0], oneLine(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: embedtune <command> [flags]  (embedtune <command> --help for its flags)")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
+	}
+}
+
+// newFlagSet returns a FlagSet that reports errors instead of exiting, printing usage to stderr.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("embedtune "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: embedtune %s %s\n\nflags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// oneLine folds a multi-line error message into a single line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}

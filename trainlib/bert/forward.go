@@ -1,0 +1,191 @@
+package bert
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // Graph-building code reads better with the dot import.
+)
+
+// Weights returns the graph node of a parameter given its Hugging Face name.
+type Weights func(name string) *Node
+
+// LinearFunc computes x·Wᵀ + b for the linear module named prefix (e.g.
+// "encoder.layer.0.attention.self.query"); the default is [Linear]. LoRA adapters plug in here.
+type LinearFunc func(prefix string, x *Node) *Node
+
+// Options configures one forward pass.
+type Options struct {
+	// Train enables dropout (hidden_dropout_prob, attention_probs_dropout_prob), as PyTorch's
+	// model.train() does. RNG must then hold a graph RNG state (see graph.RNGStateShape).
+	Train bool
+	RNG   *Node
+
+	// ComputeDType is the dtype of matrix multiplications: Float32 (default), or BFloat16/Float16
+	// for mixed precision like torch.autocast: matmul inputs are cast down, results cast back to
+	// float32, and LayerNorm, softmax, GELU and residual sums stay in float32.
+	ComputeDType dtypes.DType
+
+	// Linear overrides the linear layers of the encoder (used for LoRA). Nil means [Encoder.Linear].
+	Linear LinearFunc
+}
+
+// Encoder builds BERT forward passes in a graph.
+type Encoder struct {
+	Cfg  *Config
+	W    Weights
+	Opts Options
+	rng  *Node
+}
+
+// NewEncoder returns an encoder for the config, reading parameters through w.
+func NewEncoder(cfg *Config, w Weights, opts Options) *Encoder {
+	if opts.ComputeDType == dtypes.InvalidDType {
+		opts.ComputeDType = dtypes.Float32
+	}
+	return &Encoder{Cfg: cfg, W: w, Opts: opts, rng: opts.RNG}
+}
+
+// RNG returns the updated RNG state after the dropouts drawn so far.
+func (e *Encoder) RNG() *Node { return e.rng }
+
+// Forward returns the last hidden state [B, L, H] (float32) for input ids [B, L] (int32) and
+// attention mask [B, L] (any numeric dtype; non-zero = real token). Token types are all 0, as for
+// single sentences.
+func (e *Encoder) Forward(ids, mask *Node) *Node {
+	cfg := e.Cfg
+	g := ids.Graph()
+	B, L := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
+	if L > cfg.MaxPositionEmbeddings {
+		panic(fmt.Errorf("sequence length %d exceeds max_position_embeddings %d", L, cfg.MaxPositionEmbeddings))
+	}
+	H := cfg.HiddenSize
+	word := Gather(e.W("embeddings.word_embeddings.weight"), Reshape(ids, B, L, 1))         // [B, L, H]
+	pos := Slice(e.W("embeddings.position_embeddings.weight"), AxisRange(0, L))              // [L, H]
+	typ := Slice(e.W("embeddings.token_type_embeddings.weight"), AxisRange(0, 1))            // [1, H]
+	x := Add(Add(word, Reshape(pos, 1, L, H)), Reshape(typ, 1, 1, H))                        // [B, L, H]
+	x = e.LayerNorm(x, "embeddings.LayerNorm")
+	x = e.dropout(x, cfg.HiddenDropoutProb)
+
+	keep := NotEqual(ConvertDType(mask, dtypes.Float32), ScalarZero(g, dtypes.Float32)) // [B, L] bool
+	keep = BroadcastToDims(Reshape(keep, B, 1, 1, L), B, cfg.NumAttentionHeads, L, L)
+	for l := 0; l < cfg.NumHiddenLayers; l++ {
+		x = e.layer(l, x, keep)
+	}
+	return x
+}
+
+// layer applies transformer block l.
+func (e *Encoder) layer(l int, x, keep *Node) *Node {
+	cfg := e.Cfg
+	B, L, H := x.Shape().Dimensions[0], x.Shape().Dimensions[1], cfg.HiddenSize
+	n, d := cfg.NumAttentionHeads, cfg.HeadDim()
+	p := fmt.Sprintf("encoder.layer.%d.", l)
+	q := Reshape(e.linear(p+"attention.self.query", x), B, L, n, d)
+	k := Reshape(e.linear(p+"attention.self.key", x), B, L, n, d)
+	v := Reshape(e.linear(p+"attention.self.value", x), B, L, n, d)
+	scores := e.matmul("blnd,bmnd->bnlm", q, k)                          // [B, n, L, L]
+	scores = MulScalar(scores, 1/math.Sqrt(float64(d)))
+	scores = Where(keep, scores, Infinity(x.Graph(), dtypes.Float32, -1)) // Masked keys get exp(-inf)=0.
+	probs := Softmax(scores, -1)
+	probs = e.dropout(probs, cfg.AttentionProbsDropoutProb)
+	ctx := Reshape(e.matmul("bnlm,bmnd->blnd", probs, v), B, L, H)
+	a := e.dropout(e.linear(p+"attention.output.dense", ctx), cfg.HiddenDropoutProb)
+	a = e.LayerNorm(Add(a, x), p+"attention.output.LayerNorm")
+	act, _ := activation(cfg.HiddenAct)
+	h := act(e.linear(p+"intermediate.dense", a))
+	h = e.dropout(e.linear(p+"output.dense", h), cfg.HiddenDropoutProb)
+	return e.LayerNorm(Add(h, a), p+"output.LayerNorm")
+}
+
+// matmul evaluates an einsum in the compute dtype and returns float32.
+func (e *Encoder) matmul(eq string, a, b *Node) *Node {
+	ct := e.Opts.ComputeDType
+	if ct == dtypes.Float32 {
+		return Einsum(eq, a, b)
+	}
+	return ConvertDType(Einsum(eq, ConvertDType(a, ct), ConvertDType(b, ct)), dtypes.Float32)
+}
+
+// linear dispatches to the configured LinearFunc.
+func (e *Encoder) linear(prefix string, x *Node) *Node {
+	if e.Opts.Linear != nil {
+		return e.Opts.Linear(prefix, x)
+	}
+	return e.Linear(prefix, x)
+}
+
+// Linear computes x·Wᵀ + b with W = prefix+".weight" [out, in] and b = prefix+".bias" [out],
+// contracting x's last axis, in the compute dtype.
+func (e *Encoder) Linear(prefix string, x *Node) *Node {
+	w := e.W(prefix + ".weight")
+	b := e.W(prefix + ".bias")
+	y := e.Project(x, w)
+	return Add(y, ExpandLeftToRank(b, y.Rank()))
+}
+
+// Project computes x·Wᵀ (no bias) for W [out, in], contracting x's last axis, in the compute dtype.
+func (e *Encoder) Project(x, w *Node) *Node {
+	ct := e.Opts.ComputeDType
+	if ct != dtypes.Float32 {
+		x, w = ConvertDType(x, ct), ConvertDType(w, ct)
+	}
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
+	if ct != dtypes.Float32 {
+		y = ConvertDType(y, dtypes.Float32)
+	}
+	return y
+}
+
+// LayerNorm normalizes the last axis: (x-μ)/√(σ²+ε)·γ + β, σ² the biased variance.
+func (e *Encoder) LayerNorm(x *Node, prefix string) *Node {
+	mean := ReduceAndKeep(x, ReduceMean, -1)
+	centered := Sub(x, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
+	y := Mul(centered, Rsqrt(AddScalar(variance, e.Cfg.LayerNormEps)))
+	gamma := ExpandLeftToRank(e.W(prefix+".weight"), x.Rank())
+	beta := ExpandLeftToRank(e.W(prefix+".bias"), x.Rank())
+	return Add(Mul(y, gamma), beta)
+}
+
+// dropout zeroes each value with probability p and scales the rest by 1/(1-p) (inverted dropout,
+// as torch.nn.Dropout), only in training mode.
+func (e *Encoder) dropout(x *Node, p float64) *Node {
+	if !e.Opts.Train || p == 0 {
+		return x
+	}
+	if e.rng == nil {
+		panic(fmt.Errorf("bert: training-mode forward with dropout %g needs an RNG state", p))
+	}
+	var u *Node
+	e.rng, u = RandomUniform(e.rng, x.Shape())
+	keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), p))
+	return Where(keep, MulScalar(x, 1/(1-p)), ZerosLike(x))
+}
+
+// activation maps config.json's hidden_act to its function.
+func activation(name string) (func(*Node) *Node, error) {
+	switch name {
+	case "gelu", "":
+		return geluErf, nil
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+		return geluTanh, nil
+	case "relu":
+		return func(x *Node) *Node { return Max(x, ZerosLike(x)) }, nil
+	case "silu", "swish":
+		return func(x *Node) *Node { return Mul(x, Sigmoid(x)) }, nil
+	}
+	return nil, fmt.Errorf("activation %q is not supported (gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu)", name)
+}
+
+// geluErf is x·Φ(x) = x/2·(1 + erf(x/√2)), transformers' "gelu".
+func geluErf(x *Node) *Node {
+	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
+}
+
+// geluTanh is x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))), transformers' "gelu_new".
+func geluTanh(x *Node) *Node {
+	inner := MulScalar(Add(x, MulScalar(Mul(x, Square(x)), 0.044715)), math.Sqrt(2/math.Pi))
+	return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
+}

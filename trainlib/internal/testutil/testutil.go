@@ -1,0 +1,113 @@
+// Package testutil locates the repository, the shared data folder and the Python reference
+// environment for tests.
+//
+// Tests that need Python call [Python]: it returns $EMBEDTUNE_PYTHON, or the interpreter of the
+// cached reference environment created by scripts/pyenv.sh, and otherwise skips the test with a
+// message saying how to enable it — unless $EMBEDTUNE_REQUIRE_PYTHON=1 (set by CI), in which case
+// a missing interpreter fails the test, so parity checks cannot be skipped silently.
+// [SharedData] does the same for ../shared/data with $EMBEDTUNE_REQUIRE_SHARED.
+package testutil
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// RepoRoot returns the folder holding go.mod, walking up from the working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("go.mod not found above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// SharedData returns ../shared/data/<rel> relative to the repository root, skipping the test
+// (or failing it when $EMBEDTUNE_REQUIRE_SHARED=1) when it is absent.
+func SharedData(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(filepath.Dir(RepoRoot(t)), "shared", "data", rel)
+	if _, err := os.Stat(p); err != nil {
+		msg := "shared data " + p + " is absent (it lives in ../shared/data next to the repository)"
+		if os.Getenv("EMBEDTUNE_REQUIRE_SHARED") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// Python returns the reference Python interpreter (see the package documentation).
+func Python(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("EMBEDTUNE_PYTHON"); p != "" {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	venv := os.Getenv("EMBEDTUNE_PYENV")
+	if venv == "" {
+		venv = filepath.Join(home, ".cache", "embedtune", "pyref")
+	}
+	p := filepath.Join(venv, "bin", "python")
+	if _, err := os.Stat(filepath.Join(venv, ".embedtune-requirements.sha256")); err == nil {
+		return p
+	}
+	msg := "Python reference environment not found: run scripts/pyenv.sh or set EMBEDTUNE_PYTHON"
+	if os.Getenv("EMBEDTUNE_REQUIRE_PYTHON") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// RunPython runs a Python script of the repository (path relative to the root) with args and
+// returns its stdout; the test fails with stderr on a non-zero exit.
+func RunPython(t testing.TB, script string, args ...string) []byte {
+	t.Helper()
+	py := Python(t)
+	cmd := exec.Command(py, append([]string{filepath.Join(RepoRoot(t), script)}, args...)...)
+	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1", "TOKENIZERS_PARALLELISM=false")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", script, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// PythonJSON runs a Python script of the repository with req encoded as JSON on stdin and decodes
+// its JSON stdout into resp.
+func PythonJSON(t testing.TB, script string, req, resp any) {
+	t.Helper()
+	py := Python(t)
+	in, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, filepath.Join(RepoRoot(t), script))
+	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1", "TRANSFORMERS_OFFLINE=1", "TOKENIZERS_PARALLELISM=false")
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+	}
+	if err := json.Unmarshal(stdout.Bytes(), resp); err != nil {
+		t.Fatalf("%s: decoding output: %v\n%.500s", script, err, stdout.String())
+	}
+}

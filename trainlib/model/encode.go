@@ -1,0 +1,231 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Encode returns one embedding per text, in input order, identical (to float tolerance) to
+// sentence-transformers' SentenceTransformer.encode with the same options:
+//
+//   - the prompt (Prompt, PromptName, or the model's default_prompt_name) is prepended to each text;
+//   - texts are tokenized with [CLS] … [SEP] and truncated to max_seq_length (the first
+//     max_seq_length-2 word pieces are kept, then [SEP]);
+//   - texts are sorted by length and batched; each batch is padded to a bucket length (16, 32, 64,
+//     128, 192, 256, 384, 512, …, capped at max_seq_length) and a power-of-two batch size, so only a
+//     few graph shapes are ever compiled; padding never changes results;
+//   - TruncateDim keeps the first dimensions; Normalize then L2-normalizes.
+//
+// An empty list gives an empty result; an empty string encodes as [CLS][SEP].
+func (m *SentenceTransformer) Encode(texts []string, opts *EncodeOptions) ([][]float32, error) {
+	var o EncodeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 32
+	}
+	if o.BatchSize < 0 {
+		return nil, fmt.Errorf("encode: batch size must be positive, got %d", o.BatchSize)
+	}
+	if o.TruncateDim < 0 || o.TruncateDim > m.Dim() {
+		return nil, fmt.Errorf("encode: truncate_dim %d must be between 0 and the embedding dimension %d", o.TruncateDim, m.Dim())
+	}
+	if len(texts) == 0 {
+		return [][]float32{}, nil
+	}
+	prompt, err := m.resolvePrompt(o.Prompt, o.PromptName)
+	if err != nil {
+		return nil, err
+	}
+	promptLen := 0
+	if prompt != "" && !m.Pooling.IncludePrompt {
+		ids, err := m.Tokenizer.Encode(prompt, 0)
+		if err != nil {
+			return nil, fmt.Errorf("encode: tokenizing the prompt: %w", err)
+		}
+		promptLen = len(ids) - 1 // sentence-transformers: prompt tokens without the final [SEP].
+	}
+	ids := make([][]int, len(texts))
+	for i, t := range texts {
+		if ids[i], err = m.Tokenizer.Encode(prompt+t, m.MaxSeqLength); err != nil {
+			return nil, fmt.Errorf("encode: tokenizing text %d: %w", i, err)
+		}
+	}
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(ids[order[a]]) > len(ids[order[b]]) })
+
+	out := make([][]float32, len(texts))
+	for start := 0; start < len(order); start += o.BatchSize {
+		if err := o.Context.Err(); err != nil {
+			return nil, fmt.Errorf("encode: %w", err)
+		}
+		end := min(start+o.BatchSize, len(order))
+		batch := make([][]int, end-start)
+		for i := range batch {
+			batch[i] = ids[order[start+i]]
+		}
+		emb, err := m.embedBatch(batch, o.BatchSize, promptLen)
+		if err != nil {
+			return nil, err
+		}
+		for i := range batch {
+			e := emb[i]
+			if o.TruncateDim > 0 {
+				e = e[:o.TruncateDim:o.TruncateDim]
+			}
+			if o.Normalize {
+				e = normalized(e)
+			}
+			out[order[start+i]] = e
+		}
+		if o.Progress != nil {
+			o.Progress(end, len(texts))
+		}
+	}
+	return out, nil
+}
+
+// resolvePrompt picks the prompt text as sentence-transformers does.
+func (m *SentenceTransformer) resolvePrompt(prompt, name string) (string, error) {
+	if prompt != "" {
+		return prompt, nil
+	}
+	if name == "" {
+		name = m.DefaultPromptName
+	}
+	if name == "" {
+		return "", nil
+	}
+	p, ok := m.Prompts[name]
+	if !ok {
+		return "", fmt.Errorf("encode: prompt name %q not found; the model's prompts are %s", name, strings.Join(keys(m.Prompts), ", "))
+	}
+	return p, nil
+}
+
+// SeqBucket returns the padded length for a sequence of n tokens: the smallest of 16, 32, 64, 128,
+// 192, 256, 384, 512 (then multiples of 256) that fits, capped at maxLen.
+func SeqBucket(n, maxLen int) int {
+	for _, b := range []int{16, 32, 64, 128, 192, 256, 384, 512} {
+		if n <= b {
+			return min(b, maxLen)
+		}
+	}
+	return min((n+255)/256*256, maxLen)
+}
+
+// BatchBucket returns the padded batch size for n rows: the next power of two, capped at max.
+func BatchBucket(n, max int) int {
+	b := 1
+	for b < n {
+		b *= 2
+	}
+	return min(b, max)
+}
+
+// PadBatch builds int32 ids and mask [rows, L] for token sequences, with L = SeqBucket(longest),
+// rows = BatchBucket(len(seqs), maxRows) padding rows holding a single pad token (masked in), so
+// no row is empty.
+func PadBatch(seqs [][]int, maxLen, maxRows, padID int) (ids, mask *tensors.Tensor) {
+	longest := 1
+	for _, s := range seqs {
+		longest = max(longest, len(s))
+	}
+	L := SeqBucket(longest, maxLen)
+	rows := max(BatchBucket(len(seqs), maxRows), len(seqs))
+	idData := make([]int32, rows*L)
+	maskData := make([]int32, rows*L)
+	for i := 0; i < rows; i++ {
+		row := idData[i*L : (i+1)*L]
+		for j := range row {
+			row[j] = int32(padID)
+		}
+		if i >= len(seqs) {
+			maskData[i*L] = 1
+			continue
+		}
+		for j, id := range seqs[i] {
+			row[j] = int32(id)
+			maskData[i*L+j] = 1
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(idData, rows, L), tensors.FromFlatDataAndDimensions(maskData, rows, L)
+}
+
+// embedBatch runs the forward graph on one batch and returns float32 rows.
+func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) ([][]float32, error) {
+	exec, err := m.getEncodeExec()
+	if err != nil {
+		return nil, err
+	}
+	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.PadID())
+	args := make([]any, 0, len(m.Weights.Values)+3)
+	for _, v := range m.Weights.Values {
+		args = append(args, v)
+	}
+	args = append(args, ids, mask, tensors.FromScalar(int32(promptLen)))
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	flat, err := tensors.CopyFlatData[float32](outs[0])
+	outs[0].FinalizeAll()
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	d := m.Dim()
+	res := make([][]float32, len(batch))
+	for i := range res {
+		res[i] = flat[i*d : (i+1)*d : (i+1)*d]
+	}
+	return res, nil
+}
+
+// getEncodeExec lazily builds the inference executor. The prompt length is a graph input so that
+// it does not multiply compilations.
+func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.encodeExec != nil {
+		return m.encodeExec, nil
+	}
+	n := len(m.Weights.Values)
+	exec, err := graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
+		params, ids, mask, promptLen := inputs[:n], inputs[n], inputs[n+1], inputs[n+2]
+		emb, _ := m.EmbedGraph(params, ids, mask, ForwardOptions{PromptLength: promptLen})
+		return emb
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode: building the executor: %w", err)
+	}
+	exec.SetMaxCache(256)
+	m.encodeExec = exec.WithName("embedtune_encode")
+	return m.encodeExec, nil
+}
+
+// normalized returns e / max(‖e‖, 1e-12).
+func normalized(e []float32) []float32 {
+	var s float64
+	for _, v := range e {
+		s += float64(v) * float64(v)
+	}
+	n := math.Max(math.Sqrt(s), 1e-12)
+	out := make([]float32, len(e))
+	for i, v := range e {
+		out[i] = float32(float64(v) / n)
+	}
+	return out
+}
