@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -137,14 +138,15 @@ func BatchBucket(n, max int) int {
 }
 
 // PadBatch builds int32 ids and mask [rows, L] for token sequences, with L = SeqBucket(longest),
-// rows = BatchBucket(len(seqs), maxRows) padding rows holding a single pad token (masked in), so
-// no row is empty.
-func PadBatch(seqs [][]int, maxLen, maxRows, padID int) (ids, mask *tensors.Tensor) {
+// rows = BatchBucket(len(seqs), maxRows); padding rows hold a single pad token (masked in), so no
+// row is empty. Sequences are right-aligned when left is set (padding_side "left").
+func PadBatch(seqs [][]int, maxLen, maxRows, padID int, left bool) (ids, mask *tensors.Tensor) {
 	longest := 1
 	for _, s := range seqs {
 		longest = max(longest, len(s))
 	}
 	L := SeqBucket(longest, maxLen)
+	padID = max(padID, 0) // A tokenizer without [PAD]: any id works, padding is masked out.
 	rows := max(BatchBucket(len(seqs), maxRows), len(seqs))
 	idData := make([]int32, rows*L)
 	maskData := make([]int32, rows*L)
@@ -157,9 +159,13 @@ func PadBatch(seqs [][]int, maxLen, maxRows, padID int) (ids, mask *tensors.Tens
 			maskData[i*L] = 1
 			continue
 		}
+		off := 0
+		if left {
+			off = L - len(seqs[i])
+		}
 		for j, id := range seqs[i] {
-			row[j] = int32(id)
-			maskData[i*L+j] = 1
+			row[off+j] = int32(id)
+			maskData[i*L+off+j] = 1
 		}
 	}
 	return tensors.FromFlatDataAndDimensions(idData, rows, L), tensors.FromFlatDataAndDimensions(maskData, rows, L)
@@ -171,7 +177,7 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	if err != nil {
 		return nil, err
 	}
-	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.PadID())
+	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
 	args := make([]any, 0, len(m.Weights.Values)+3)
 	for _, v := range m.Weights.Values {
 		args = append(args, v)

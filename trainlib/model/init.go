@@ -9,6 +9,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/bert"
 	"github.com/embedtune/embedtune/trainlib/safetensors"
+	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -59,14 +60,11 @@ func New(ic InitConfig, opts ...Option) (*SentenceTransformer, error) {
 			m.files[f] = data
 		}
 	}
-	tj, ok := m.files["tokenizer.json"]
-	if !ok {
-		return nil, fmt.Errorf("init model: no tokenizer.json in %s", ic.TokenizerDir)
-	}
-	vocab, err := tokenizerVocabSize(tj)
+	tok, err := tokenizer.Load(ic.TokenizerDir, &tokenizer.Options{LowerCase: ic.DoLowerCase})
 	if err != nil {
-		return nil, fmt.Errorf("init model: %s: %w", filepath.Join(ic.TokenizerDir, "tokenizer.json"), err)
+		return nil, fmt.Errorf("init model: %w", err)
 	}
+	vocab := tok.VocabSize()
 	cfg.VocabSize = vocab
 	if ic.VocabSize != 0 {
 		if ic.VocabSize < vocab {
@@ -92,11 +90,8 @@ func New(ic InitConfig, opts ...Option) (*SentenceTransformer, error) {
 	if err := m.Pooling.validate(); err != nil {
 		return nil, fmt.Errorf("init model: %w", err)
 	}
-	dir := ic.TokenizerDir
-	if m.Tokenizer, err = loadTokenizer(dir, m.DoLowerCase); err != nil {
-		return nil, err
-	}
-	cfg.PadTokenID = m.Tokenizer.PadID()
+	m.Tokenizer = tok
+	cfg.PadTokenID = max(m.Tokenizer.Special().PAD, 0)
 	rng := rand.New(rand.NewPCG(ic.Seed, 0x9e3779b97f4a7c15))
 	w := &Weights{StoredDType: map[string]safetensors.DType{}, Extra: map[string][]safetensors.Tensor{}}
 	for _, spec := range cfg.Params() {
@@ -123,39 +118,4 @@ func New(ic InitConfig, opts ...Option) (*SentenceTransformer, error) {
 	m.Weights = w
 	m.WeightsFrom = fmt.Sprintf("random initialization (seed %d)", ic.Seed)
 	return m, nil
-}
-
-// tokenizerVocabSize returns 1 + the largest id of tokenizer.json's vocabulary and added tokens.
-func tokenizerVocabSize(data []byte) (int, error) {
-	var tj struct {
-		Model struct {
-			Vocab json.RawMessage `json:"vocab"`
-		} `json:"model"`
-		AddedTokens []struct {
-			ID int `json:"id"`
-		} `json:"added_tokens"`
-	}
-	if err := json.Unmarshal(data, &tj); err != nil {
-		return 0, fmt.Errorf("invalid JSON: %w", err)
-	}
-	maxID := -1
-	var vocab map[string]int
-	if err := json.Unmarshal(tj.Model.Vocab, &vocab); err == nil {
-		for _, id := range vocab {
-			maxID = max(maxID, id)
-		}
-	} else {
-		var list [][]json.RawMessage // Unigram: [[piece, score], ...]
-		if err := json.Unmarshal(tj.Model.Vocab, &list); err != nil {
-			return 0, fmt.Errorf("model.vocab is neither a token→id map nor a list")
-		}
-		maxID = len(list) - 1
-	}
-	for _, at := range tj.AddedTokens {
-		maxID = max(maxID, at.ID)
-	}
-	if maxID < 0 {
-		return 0, fmt.Errorf("empty vocabulary")
-	}
-	return maxID + 1, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/trainlib/bert"
 	"github.com/embedtune/embedtune/trainlib/safetensors"
+	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -177,18 +178,18 @@ func (m *SentenceTransformer) loadTransformerSettings(tdir string, o *options) e
 	if sbc.DoLowerCase != nil {
 		m.DoLowerCase = *sbc.DoLowerCase
 	}
+	tok, err := tokenizer.Load(tdir, &tokenizer.Options{LowerCase: m.DoLowerCase})
+	if err != nil {
+		return err
+	}
+	m.Tokenizer = tok
 	// max_seq_length: sentence_bert_config.json, else the tokenizer's model_max_length, capped by
 	// max_position_embeddings (sentence-transformers' rule).
 	m.MaxSeqLength = m.Config.MaxPositionEmbeddings
 	if sbc.MaxSeqLength != nil {
 		m.MaxSeqLength = *sbc.MaxSeqLength
-	} else if data, ok := m.files["tokenizer_config.json"]; ok {
-		var tc struct {
-			ModelMaxLength *float64 `json:"model_max_length"`
-		}
-		if json.Unmarshal(data, &tc) == nil && tc.ModelMaxLength != nil && *tc.ModelMaxLength > 0 && *tc.ModelMaxLength < float64(m.MaxSeqLength) {
-			m.MaxSeqLength = int(*tc.ModelMaxLength)
-		}
+	} else if mml := tok.Info().ModelMaxLength; mml > 0 && mml < m.MaxSeqLength {
+		m.MaxSeqLength = mml
 	}
 	if o.maxSeqLength > 0 {
 		m.MaxSeqLength = o.maxSeqLength
@@ -196,11 +197,6 @@ func (m *SentenceTransformer) loadTransformerSettings(tdir string, o *options) e
 	if m.MaxSeqLength <= 2 || m.MaxSeqLength > m.Config.MaxPositionEmbeddings {
 		return fmt.Errorf("%s: max_seq_length %d must be in [3, max_position_embeddings=%d]", sbcPath, m.MaxSeqLength, m.Config.MaxPositionEmbeddings)
 	}
-	tok, err := loadTokenizer(tdir, m.DoLowerCase)
-	if err != nil {
-		return err
-	}
-	m.Tokenizer = tok
 	return nil
 }
 

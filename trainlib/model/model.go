@@ -26,6 +26,7 @@ import (
 	"sync"
 
 	"github.com/embedtune/embedtune/trainlib/bert"
+	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 )
@@ -39,7 +40,7 @@ type SentenceTransformer struct {
 	WeightsFrom string
 
 	Config       *bert.Config
-	Tokenizer    TextTokenizer
+	Tokenizer    tokenizer.Tokenizer
 	MaxSeqLength int
 	DoLowerCase  bool
 	Pooling      PoolingConfig

@@ -61,15 +61,21 @@ func TestEncodeMatchesSentenceTransformers(t *testing.T) {
 		{"weightedmean", []string{"weightedmean"}, false, 4},
 		{"cls+mean", []string{"cls", "mean"}, false, 16},
 	}
+	models := make([]*SentenceTransformer, len(cases))
+	var reqs []map[string]any
 	for i, tc := range cases {
+		models[i] = tinyModel(t, tc.pooling, tc.normalize, uint64(i+1))
+		dir := filepath.Join(t.TempDir(), "model")
+		if err := models[i].Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, map[string]any{"model": dir, "texts": parityTexts, "batch_size": tc.batch})
+	}
+	var refs struct{ Batch []stResult }
+	testutil.PythonJSON(t, "python/st_encode.py", map[string]any{"batch": reqs}, &refs)
+	for i, tc := range cases {
+		m, ref := models[i], refs.Batch[i]
 		t.Run(tc.name, func(t *testing.T) {
-			m := tinyModel(t, tc.pooling, tc.normalize, uint64(i+1))
-			dir := filepath.Join(t.TempDir(), "model")
-			if err := m.Save(dir); err != nil {
-				t.Fatal(err)
-			}
-			var ref stResult
-			testutil.PythonJSON(t, "python/st_encode.py", map[string]any{"model": dir, "texts": parityTexts, "batch_size": tc.batch}, &ref)
 			if ref.Dim != m.Dim() || ref.MaxSeqLen != m.MaxSeqLength {
 				t.Fatalf("python sees dim %d max_seq_length %d, we have %d %d", ref.Dim, ref.MaxSeqLen, m.Dim(), m.MaxSeqLength)
 			}

@@ -1,0 +1,94 @@
+// Package losses holds the training objectives, one per file, named and parameterized like
+// sentence-transformers' losses so Python recipes translate directly:
+//
+//	loss := losses.MultipleNegativesRankingLoss(model)                 // scale 20, cosine
+//	loss := losses.MultipleNegativesSymmetricRankingLoss(model)
+//	loss := losses.CoSENTLoss(model)                                   // needs a "score"/"label" column
+//
+// Column order defines roles, as in sentence-transformers: the first text column is the anchor,
+// the second the positive, further ones hard negatives; a column named "label" or "score" (see
+// LabelColumns) holds the labels and is never embedded.
+package losses
+
+import (
+	"fmt"
+
+	"github.com/embedtune/embedtune/trainlib/model"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+)
+
+// LabelColumns are the column names treated as labels, as sentence-transformers'
+// valid_label_columns.
+var LabelColumns = []string{"label", "score"}
+
+// IsLabelColumn reports whether a column name denotes labels.
+func IsLabelColumn(name string) bool {
+	for _, l := range LabelColumns {
+		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Loss is a training objective computed from the embeddings of a batch.
+type Loss interface {
+	// Model returns the model the loss trains.
+	Model() *model.SentenceTransformer
+	// Name is the Python class name, e.g. "MultipleNegativesRankingLoss".
+	Name() string
+	// Config returns the loss parameters (for logs and model cards), like get_config_dict().
+	Config() map[string]any
+	// Validate checks the loss can run on a dataset with numTextColumns text columns and,
+	// hasLabels, a label column.
+	Validate(numTextColumns int, hasLabels bool) error
+	// Compute returns the scalar loss given one [B, D] embedding matrix per text column (in column
+	// order) and the labels [B] (float32; nil when the dataset has none).
+	Compute(embeddings []*Node, labels *Node) *Node
+}
+
+// Similarity is a pairwise similarity of embedding matrices: [N, D] × [M, D] → [N, M].
+type Similarity string
+
+// The similarity functions of sentence_transformers.util.
+const (
+	CosSim   Similarity = "cos_sim"
+	DotScore Similarity = "dot_score"
+)
+
+// Matrix computes the similarity matrix. CosSim normalizes rows by max(‖x‖, 1e-12) first.
+func (s Similarity) Matrix(a, b *Node) *Node {
+	if s == CosSim {
+		a, b = normalizeRows(a), normalizeRows(b)
+	}
+	return Einsum("nd,md->nm", a, b)
+}
+
+// Pairwise computes sim(a[i], b[i]) → [N].
+func (s Similarity) Pairwise(a, b *Node) *Node {
+	if s == CosSim {
+		a, b = normalizeRows(a), normalizeRows(b)
+	}
+	return ReduceSum(Mul(a, b), -1)
+}
+
+func (s Similarity) validate() error {
+	if s != CosSim && s != DotScore {
+		return fmt.Errorf("similarity %q is not supported (use losses.CosSim or losses.DotScore)", string(s))
+	}
+	return nil
+}
+
+// normalizeRows divides each row by max(‖row‖₂, 1e-12), as torch.nn.functional.normalize.
+func normalizeRows(x *Node) *Node {
+	norm := Sqrt(ReduceAndKeep(Square(x), ReduceSum, -1))
+	return Div(x, Max(norm, Scalar(x.Graph(), x.DType(), 1e-12)))
+}
+
+// logSumExp is a numerically stable log Σ exp(x) over the given axis, keeping the axis; rows that
+// are entirely -inf give -inf.
+func logSumExp(x *Node, axis int) *Node {
+	m := StopGradient(ReduceAndKeep(x, ReduceMax, axis))
+	finite := Where(IsFinite(m), m, ZerosLike(m))
+	return Add(Log(ReduceAndKeep(Exp(Sub(x, finite)), ReduceSum, axis)), finite)
+}

@@ -1,0 +1,257 @@
+package losses
+
+import (
+	"fmt"
+
+	"github.com/embedtune/embedtune/trainlib/model"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+)
+
+// Directions of MultipleNegativesRankingLoss (sentence-transformers ≥ 5.1).
+const (
+	QueryToDoc   = "query_to_doc"
+	QueryToQuery = "query_to_query"
+	DocToQuery   = "doc_to_query"
+	DocToDoc     = "doc_to_doc"
+)
+
+// MNRL is MultipleNegativesRankingLoss (InfoNCE with in-batch negatives).
+//
+// For a batch of B anchors a_i, positives p_i and k optional hard-negative columns n_i^(1..k),
+// with candidates c = [p; n^(1); …; n^(k)] (B(k+1) rows) and s(x, y) = Scale·sim(x, y):
+//
+//	L = -1/B Σ_i [ s(a_i, p_i) - log Σ_j exp(s(a_i, c_j)) ]
+//
+// i.e. cross-entropy over the rows of S = s(a, c) with labels 0..B-1. Extra Directions add more
+// terms to the softmax denominator ("joint") or average one cross-entropy per direction
+// ("per_direction"):
+//
+//	query_to_query: s(a_i, a_j), j ≠ i      doc_to_query: s(p_i, a_j) (columns of s(a, p))
+//	doc_to_doc:     s(p_i, c_j), c_j not from row i
+//
+// HardnessMode adds HardnessStrength·stopgrad(sim(a_i, c_j)) to negative logits (in-batch,
+// explicit hard negatives, or all), as sentence-transformers' hardness weighting.
+type MNRL struct {
+	model            *model.SentenceTransformer
+	Scale            float64
+	Similarity       Similarity
+	Directions       []string
+	PartitionMode    string // "joint" (default) or "per_direction"
+	HardnessMode     string // "", "in_batch_negatives", "hard_negatives", "all_negatives"
+	HardnessStrength float64
+	name             string
+}
+
+// MNRLOption configures a MultipleNegativesRankingLoss.
+type MNRLOption func(*MNRL)
+
+// WithScale sets the logit scale (1/temperature); default 20.
+func WithScale(s float64) MNRLOption { return func(l *MNRL) { l.Scale = s } }
+
+// WithSimilarity selects cosine (default) or dot-product similarity.
+func WithSimilarity(s Similarity) MNRLOption { return func(l *MNRL) { l.Similarity = s } }
+
+// WithDirections sets the interaction directions; QueryToDoc must be among them.
+func WithDirections(d ...string) MNRLOption { return func(l *MNRL) { l.Directions = d } }
+
+// WithPartitionMode sets "joint" or "per_direction".
+func WithPartitionMode(m string) MNRLOption { return func(l *MNRL) { l.PartitionMode = m } }
+
+// WithHardness enables hardness weighting of negatives.
+func WithHardness(mode string, strength float64) MNRLOption {
+	return func(l *MNRL) { l.HardnessMode, l.HardnessStrength = mode, strength }
+}
+
+// MultipleNegativesRankingLoss returns the loss with sentence-transformers' defaults: scale 20,
+// cosine similarity, directions (query_to_doc), joint partition, no hardness weighting.
+func MultipleNegativesRankingLoss(m *model.SentenceTransformer, opts ...MNRLOption) *MNRL {
+	l := &MNRL{model: m, Scale: 20, Similarity: CosSim, Directions: []string{QueryToDoc}, PartitionMode: "joint", name: "MultipleNegativesRankingLoss"}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// MultipleNegativesSymmetricRankingLoss is MNRL with directions (query_to_doc, doc_to_query)
+// and one softmax per direction: L = (CE(S) + CE(S[:, :B]ᵀ)) / 2.
+func MultipleNegativesSymmetricRankingLoss(m *model.SentenceTransformer, opts ...MNRLOption) *MNRL {
+	l := MultipleNegativesRankingLoss(m, append([]MNRLOption{WithDirections(QueryToDoc, DocToQuery), WithPartitionMode("per_direction")}, opts...)...)
+	l.name = "MultipleNegativesSymmetricRankingLoss"
+	return l
+}
+
+// Model implements Loss.
+func (l *MNRL) Model() *model.SentenceTransformer { return l.model }
+
+// Name implements Loss.
+func (l *MNRL) Name() string { return l.name }
+
+// Config implements Loss.
+func (l *MNRL) Config() map[string]any {
+	c := map[string]any{"scale": l.Scale, "similarity_fct": string(l.Similarity)}
+	if l.name == "MultipleNegativesRankingLoss" {
+		c["directions"] = l.Directions
+		c["partition_mode"] = l.PartitionMode
+		c["hardness_mode"] = nilIfEmpty(l.HardnessMode)
+		c["hardness_strength"] = l.HardnessStrength
+	}
+	return c
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Validate implements Loss.
+func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
+	if numTextColumns < 2 {
+		return fmt.Errorf("%s needs at least 2 text columns (anchor, positive[, negatives...]), the dataset has %d", l.name, numTextColumns)
+	}
+	if err := l.Similarity.validate(); err != nil {
+		return fmt.Errorf("%s: %w", l.name, err)
+	}
+	hasQD := false
+	seen := map[string]bool{}
+	for _, d := range l.Directions {
+		switch d {
+		case QueryToDoc, QueryToQuery, DocToQuery, DocToDoc:
+		default:
+			return fmt.Errorf("%s: unknown direction %q (query_to_doc, query_to_query, doc_to_query, doc_to_doc)", l.name, d)
+		}
+		if seen[d] {
+			return fmt.Errorf("%s: direction %q given twice", l.name, d)
+		}
+		seen[d] = true
+		hasQD = hasQD || d == QueryToDoc
+	}
+	if !hasQD {
+		return fmt.Errorf("%s: directions must include %q", l.name, QueryToDoc)
+	}
+	switch l.PartitionMode {
+	case "joint":
+	case "per_direction":
+		if seen[QueryToQuery] || seen[DocToDoc] {
+			return fmt.Errorf("%s: partition_mode \"per_direction\" is not compatible with query_to_query or doc_to_doc", l.name)
+		}
+	default:
+		return fmt.Errorf("%s: partition_mode %q must be \"joint\" or \"per_direction\"", l.name, l.PartitionMode)
+	}
+	switch l.HardnessMode {
+	case "", "in_batch_negatives", "hard_negatives", "all_negatives":
+	default:
+		return fmt.Errorf("%s: hardness_mode %q must be in_batch_negatives, hard_negatives or all_negatives", l.name, l.HardnessMode)
+	}
+	if l.HardnessStrength < 0 {
+		return fmt.Errorf("%s: hardness_strength must be non-negative, got %g", l.name, l.HardnessStrength)
+	}
+	if l.Scale <= 0 {
+		return fmt.Errorf("%s: scale must be positive, got %g", l.name, l.Scale)
+	}
+	return nil
+}
+
+// Compute implements Loss.
+func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
+	g := emb[0].Graph()
+	q := emb[0]
+	B := q.Shape().Dimensions[0]
+	docsAll := Concatenate(emb[1:], 0) // [B·(k+1), D]
+	pos := emb[1]
+	nDocCols := len(emb) - 1
+	negInf := Infinity(g, dtypes.Float32, -1)
+	eye := Equal(Iota(g, shapes.Make(dtypes.Int32, B, B), 0), Iota(g, shapes.Make(dtypes.Int32, B, B), 1)) // [B, B]
+	ownDoc := tileCols(eye, nDocCols)                                                                      // [B, B(k+1)]
+
+	type term struct {
+		name string
+		sim  *Node
+	}
+	var terms []term
+	for _, d := range l.Directions {
+		switch d {
+		case QueryToDoc:
+			terms = append(terms, term{d, l.Similarity.Matrix(q, docsAll)})
+		case QueryToQuery:
+			terms = append(terms, term{d, Where(eye, BroadcastToDims(negInf, B, B), l.Similarity.Matrix(q, q))})
+		case DocToQuery:
+			terms = append(terms, term{d, Transpose(l.Similarity.Matrix(q, pos), 0, 1)})
+		case DocToDoc:
+			s := Transpose(l.Similarity.Matrix(docsAll, pos), 0, 1) // [B, B(k+1)]
+			terms = append(terms, term{d, Where(ownDoc, BroadcastToDims(negInf, s.Shape().Dimensions...), s)})
+		}
+	}
+	var penalty *Node
+	if l.HardnessMode != "" && l.HardnessStrength > 0 {
+		qd := StopGradient(terms[0].sim) // query_to_doc is validated present; find it.
+		for _, t := range terms {
+			if t.name == QueryToDoc {
+				qd = StopGradient(t.sim)
+			}
+		}
+		penalty = MulScalar(qd, l.HardnessStrength)
+		// exclude marks logits that get no penalty.
+		var exclude *Node
+		cols := Iota(g, shapes.Make(dtypes.Int32, B, B*nDocCols), 1)
+		inBatchCols := LessThan(cols, Scalar(g, dtypes.Int32, B))
+		switch l.HardnessMode {
+		case "hard_negatives":
+			exclude = LogicalOr(LogicalNot(ownDoc), inBatchCols)
+		case "in_batch_negatives":
+			exclude = ownDoc
+		case "all_negatives":
+			exclude = LogicalAnd(ownDoc, inBatchCols)
+		}
+		penalty = Where(exclude, ZerosLike(penalty), penalty)
+	}
+	for i := range terms {
+		terms[i].sim = MulScalar(terms[i].sim, l.Scale)
+		if penalty != nil && terms[i].name == QueryToDoc {
+			terms[i].sim = Add(terms[i].sim, penalty)
+		}
+	}
+	var qdScores *Node
+	for _, t := range terms {
+		if t.name == QueryToDoc {
+			qdScores = t.sim
+		}
+	}
+	// The positive logit s(a_i, p_i) is the diagonal of the first B columns (never penalized).
+	firstBlock := Slice(qdScores, AxisRange(), AxisRange(0, B))
+	positive := ReduceSum(Where(eye, firstBlock, ZerosLike(firstBlock)), -1)
+	var logZ *Node
+	if l.PartitionMode == "joint" {
+		all := make([]*Node, len(terms))
+		for i, t := range terms {
+			all[i] = t.sim
+		}
+		logZ = Reshape(logSumExp(Concatenate(all, 1), 1), B)
+	} else {
+		for _, t := range terms {
+			z := Reshape(logSumExp(t.sim, 1), B)
+			if logZ == nil {
+				logZ = z
+			} else {
+				logZ = Add(logZ, z)
+			}
+		}
+		logZ = DivScalar(logZ, float64(len(terms)))
+	}
+	return Neg(ReduceAllMean(Sub(positive, logZ)))
+}
+
+// tileCols repeats a [B, B] matrix n times along columns → [B, n·B].
+func tileCols(x *Node, n int) *Node {
+	if n == 1 {
+		return x
+	}
+	parts := make([]*Node, n)
+	for i := range parts {
+		parts[i] = x
+	}
+	return Concatenate(parts, 1)
+}
