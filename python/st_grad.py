@@ -1,0 +1,47 @@
+"""Reference loss and gradients of a sentence-transformers model on one batch.
+
+Reads JSON on stdin (or {"batch": [request, ...]}, answered with {"batch": [...]}): {"model": DIR, "columns": [[texts...], ...], "loss": "MultipleNegativesRankingLoss",
+"params": {...}, "train_mode": false} and prints {"loss": x, "grads": {name: [flat values]}} where
+names are the saved tensor names (transformer tensors without prefix; Dense "2_Dense/linear.weight").
+Dropout is off unless train_mode. CPU, float32 (float64 with "float64": true).
+"""
+import json
+import sys
+
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer import losses
+
+
+
+def run(req):
+    model = SentenceTransformer(req["model"], device="cpu")
+    model.train(bool(req.get("train_mode")))
+    if req.get("float64"):
+        model.double()
+    loss_fn = getattr(losses, req["loss"])(model, **(req.get("params") or {}))
+    features = [model.tokenize(col) for col in req["columns"]]
+    labels = torch.tensor(req["labels"]) if req.get("labels") is not None else None
+    loss = loss_fn(features, labels)
+    loss.backward()
+    grads = {}
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        parts = name.split(".")
+        idx = parts[0]
+        mod = model[int(idx)]
+        key = ".".join(parts[1:])
+        if type(mod).__name__ == "Transformer":
+            key = key.split(".", 1)[1]  # drop "auto_model."/"model."
+            grads[key] = p.grad.flatten().tolist()
+        else:
+            grads[f"{idx}_{type(mod).__name__}/{key}"] = p.grad.flatten().tolist()
+    return {"loss": loss.item(), "grads": grads}
+
+
+req = json.load(sys.stdin)
+if "batch" in req:
+    json.dump({"batch": [run(r) for r in req["batch"]]}, sys.stdout)
+else:
+    json.dump(run(req), sys.stdout)

@@ -1,0 +1,175 @@
+package trainlib
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/embedtune/embedtune/trainlib/internal/atomicio"
+	"github.com/embedtune/embedtune/trainlib/safetensors"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Files of a checkpoint besides the model.
+const (
+	optimizerFile    = "optimizer.safetensors"
+	schedulerFile    = "scheduler.json"
+	rngFile          = "rng_state.json"
+	trainerStateFile = "trainer_state.json"
+	trainingArgsFile = "training_args.json"
+	resumeStateFile  = "embedtune_state.json"
+)
+
+// saveCheckpoint writes output_dir/checkpoint-<step> atomically (built in a temporary folder and
+// renamed), then rotates old checkpoints by save_total_limit.
+func (r *run) saveCheckpoint() error {
+	t, a, s := r.t, r.a, r.t.State
+	dir := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep))
+	r.rs.TrainRuntimeSecs = r.prevRuntime + timeSince(r.start)
+	err := atomicio.ReplaceDir(dir, func(tmp string) error {
+		if err := t.Model.Save(tmp); err != nil {
+			return err
+		}
+		var ts []safetensors.Tensor
+		for i, name := range t.Model.Weights.Names {
+			for _, kv := range []struct {
+				prefix string
+				t      *tensors.Tensor
+			}{{"exp_avg", r.ts.m[i]}, {"exp_avg_sq", r.ts.v[i]}} {
+				vals, err := tensors.CopyFlatData[float32](kv.t)
+				if err != nil {
+					return err
+				}
+				data, _ := safetensors.EncodeFloat32(vals, safetensors.F32)
+				ts = append(ts, safetensors.Tensor{Name: kv.prefix + "/" + name, DType: safetensors.F32, Shape: t.Model.Weights.Shapes[i], Data: data})
+			}
+		}
+		if err := safetensors.WriteFile(filepath.Join(tmp, optimizerFile), ts, map[string]string{
+			"optimizer": "AdamW", "step": fmt.Sprint(r.rs.AdamStep)}); err != nil {
+			return err
+		}
+		rng, err := tensors.CopyFlatData[uint64](r.ts.rng)
+		if err != nil {
+			return err
+		}
+		files := map[string]any{
+			schedulerFile: map[string]any{"lr_scheduler_type": a.LRSchedulerType, "last_epoch": r.rs.SchedulerStep,
+				"base_lr": a.LearningRate, "warmup_steps": r.rs.WarmupSteps, "num_training_steps": s.MaxSteps},
+			rngFile:          map[string]any{"dropout_rng_state": rng, "sampler_seed": a.Seed, "epoch": r.rs.EpochIndex, "batch_in_epoch": r.rs.BatchInEpoch},
+			trainerStateFile: s,
+			trainingArgsFile: a,
+			resumeStateFile:  r.rs,
+		}
+		for name, v := range files {
+			data, err := json.MarshalIndent(v, "", "  ")
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if err := os.WriteFile(filepath.Join(tmp, name), append(data, '\n'), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("saving checkpoint %s: %w", dir, err)
+	}
+	r.lastSaved = s.GlobalStep
+	for _, cb := range r.cbs {
+		cb.OnSave(s, a, dir)
+	}
+	return r.rotate()
+}
+
+// rotate deletes the oldest checkpoints beyond save_total_limit, always keeping the newest and
+// the best one (Hugging Face's rotate_checkpoints).
+func (r *run) rotate() error {
+	limit := r.a.SaveTotalLimit
+	if limit <= 0 {
+		return nil
+	}
+	cks, err := listCheckpoints(r.a.OutputDir)
+	if err != nil || len(cks) <= limit {
+		return err
+	}
+	protected := map[string]bool{cks[len(cks)-1]: true}
+	if b := r.t.State.BestModelCheckpoint; b != nil {
+		protected[filepath.Clean(*b)] = true
+	}
+	keep := max(limit, len(protected))
+	remaining := len(cks)
+	for _, c := range cks {
+		if remaining <= keep {
+			break
+		}
+		if !protected[c] {
+			if err := os.RemoveAll(c); err != nil {
+				return err
+			}
+			remaining--
+		}
+	}
+	return nil
+}
+
+// restore loads a checkpoint into the run: weights, AdamW moments, RNG, schedule and data
+// position, trainer state and logs.
+func (r *run) restore(dir string) error {
+	t := r.t
+	var rs resumeState
+	if err := readJSONFile(filepath.Join(dir, resumeStateFile), &rs); err != nil {
+		return fmt.Errorf("resume from %s: %w (is it an embedtune checkpoint?)", dir, err)
+	}
+	if rs.Seed != r.a.Seed {
+		return fmt.Errorf("resume from %s: the checkpoint was trained with seed %d, the arguments say %d", dir, rs.Seed, r.a.Seed)
+	}
+	var st TrainerState
+	if err := readJSONFile(filepath.Join(dir, trainerStateFile), &st); err != nil {
+		return fmt.Errorf("resume from %s: %w", dir, err)
+	}
+	if st.MaxSteps != t.State.MaxSteps {
+		return fmt.Errorf("resume from %s: the checkpoint's run has max_steps %d, this one %d", dir, st.MaxSteps, t.State.MaxSteps)
+	}
+	if err := t.Model.LoadWeightsFrom(dir); err != nil {
+		return fmt.Errorf("resume from %s: %w", dir, err)
+	}
+	f, err := safetensors.Open(filepath.Join(dir, optimizerFile))
+	if err != nil {
+		return fmt.Errorf("resume from %s: %w", dir, err)
+	}
+	defer f.Close()
+	for i, name := range t.Model.Weights.Names {
+		for _, kv := range []struct {
+			prefix string
+			dst    []*tensors.Tensor
+		}{{"exp_avg", r.ts.m}, {"exp_avg_sq", r.ts.v}} {
+			vals, err := f.Float32(kv.prefix + "/" + name)
+			if err != nil {
+				return fmt.Errorf("resume from %s: %w", dir, err)
+			}
+			kv.dst[i] = tensors.FromFlatDataAndDimensions(vals, t.Model.Weights.Shapes[i]...)
+		}
+	}
+	var rng struct {
+		State []uint64 `json:"dropout_rng_state"`
+	}
+	if err := readJSONFile(filepath.Join(dir, rngFile), &rng); err != nil {
+		return fmt.Errorf("resume from %s: %w", dir, err)
+	}
+	want := r.ts.rng.Shape().Size()
+	if len(rng.State) != want {
+		return fmt.Errorf("resume from %s: %s holds %d RNG words, expected %d", dir, rngFile, len(rng.State), want)
+	}
+	r.ts.rng = tensors.FromFlatDataAndDimensions(rng.State, r.ts.rng.Shape().Dimensions...)
+	r.rs = rs
+	r.ts.lossScale = rs.LossScale
+	r.ts.scalerGrowth = rs.ScalerGrowth
+	*t.State = st
+	if t.State.LogHistory == nil {
+		t.State.LogHistory = []map[string]float64{}
+	}
+	r.lastSaved = st.GlobalStep
+	t.logf("resuming from %s at step %d", dir, st.GlobalStep)
+	return nil
+}

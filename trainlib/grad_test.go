@@ -1,0 +1,101 @@
+package trainlib
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/embedtune/embedtune/trainlib/internal/synth"
+	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// TestModelGradientsMatchPyTorch compares the MNRL loss of a whole model on a batch and its
+// gradient with respect to every weight with PyTorch + sentence-transformers on the same folder
+// (dropout off).
+func TestModelGradientsMatchPyTorch(t *testing.T) {
+	for _, pooling := range []string{"cls", "mean"} {
+		t.Run(pooling, func(t *testing.T) {
+			m := tiny(t, pooling)
+			dir := filepath.Join(t.TempDir(), "m")
+			if err := m.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			pairs := synth.Pairs(6, 1, 5)
+			var qs, cs []string
+			for _, p := range pairs {
+				qs, cs = append(qs, p.Question), append(cs, p.Context)
+			}
+			type grads struct {
+				Loss  float64              `json:"loss"`
+				Grads map[string][]float64 `json:"grads"`
+			}
+			var both struct{ Batch []grads }
+			req := map[string]any{"model": dir, "columns": [][]string{qs, cs}, "loss": "MultipleNegativesRankingLoss"}
+			req64 := map[string]any{"model": dir, "columns": [][]string{qs, cs}, "loss": "MultipleNegativesRankingLoss", "float64": true}
+			testutil.PythonJSON(t, "python/st_grad.py", map[string]any{"batch": []any{req, req64}}, &both)
+			ref, ref64 := both.Batch[0], both.Batch[1]
+			d := pairsDataset(t, pairs)
+			table, err := newTextTable("test", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := DefaultTrainingArguments(t.TempDir())
+			b, err := table.batch(m, &args, []int{0, 1, 2, 3, 4, 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &stepper{m: m, loss: losses.MultipleNegativesRankingLoss(m), numCols: 2, n: len(m.Weights.Values), accumSteps: 1}
+			n := st.n
+			outs, err := graph.ExecOnceN(m.Backend(), func(in []*graph.Node) []*graph.Node {
+				loss, _ := st.lossGraph(in[:n], in[n:], nil)
+				return append([]*graph.Node{loss}, graph.Gradient(loss, in[:n]...)...)
+			}, st.batchArgs(weightsArgs(m.Weights.Values), b)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss := float64(tensors.MustCopyFlatData[float32](outs[0])[0])
+			if math.Abs(loss-ref64.Loss) > 1e-5*math.Max(1, ref64.Loss) {
+				t.Fatalf("loss %.7g, PyTorch (float64) %.7g", loss, ref64.Loss)
+			}
+			checked := 0
+			for i, name := range m.Weights.Names {
+				want, ok := ref64.Grads[name]
+				if !ok {
+					continue
+				}
+				got := tensors.MustCopyFlatData[float32](outs[1+i])
+				scale, torchErr, worst, at := 0.0, 0.0, 0.0, 0
+				for j := range got {
+					scale = math.Max(scale, math.Abs(want[j]))
+					torchErr = math.Max(torchErr, math.Abs(ref.Grads[name][j]-want[j]))
+					if d := math.Abs(float64(got[j]) - want[j]); d > worst {
+						worst, at = d, j
+					}
+				}
+				// Random tiny models give nearly equal embeddings, so float32 gradients carry
+				// cancellation error: ours must be within a few times PyTorch float32's own error
+				// (both against PyTorch float64), or within 1e-5 of the gradient's scale.
+				if worst > 4*torchErr+1e-5*scale {
+					t.Errorf("d loss/d %s[%d] = %.6g, PyTorch float64 %.6g: error %.3g vs PyTorch float32's %.3g (max |grad| %.3g)",
+						name, at, got[at], want[at], worst, torchErr, scale)
+				}
+				checked++
+			}
+			if checked < len(m.Weights.Names)-2 { // The pooler gets no gradient in either.
+				t.Fatalf("compared %d of %d tensors", checked, len(m.Weights.Names))
+			}
+			t.Logf("loss %.6f = PyTorch %.6f; %d gradients match", loss, ref64.Loss, checked)
+		})
+	}
+}
+
+func weightsArgs(vals []*tensors.Tensor) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
+}

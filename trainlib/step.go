@@ -1,0 +1,331 @@
+package trainlib
+
+import (
+	"fmt"
+
+	"github.com/embedtune/embedtune/trainlib/bert"
+	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/embedtune/embedtune/trainlib/model"
+	"github.com/embedtune/embedtune/trainlib/optim"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// batchTensors is one tokenized batch: per text column the ids and mask [B, L_c] and the prompt
+// length (for Pooling with include_prompt=false), plus labels [B] when the data has them.
+type batchTensors struct {
+	ids, masks []*tensors.Tensor
+	promptLens []int32
+	labels     *tensors.Tensor
+	rows       int
+}
+
+// stepper compiles and runs the training computations. Graph inputs are laid out as
+//
+//	fused:  params, m, v, lr, step, rng, lossScale, batch… → params', m', v', rng', loss, gradNorm, finite
+//	accum:  params, acc, rng, lossScale, batch…             → acc', rng', loss
+//	update: params, m, v, acc, lr, step, lossScale          → params', m', v', gradNorm, finite
+//	eval:   params, batch…                                  → loss
+//
+// where batch… is, per text column, ids and mask, then the labels (if any), then one prompt
+// length per column. Gradients are of loss·lossScale/accumulationSteps and are unscaled before
+// clipping; a step whose loss or gradients are not finite leaves parameters and moments unchanged.
+type stepper struct {
+	m            *model.SentenceTransformer
+	loss         losses.Loss
+	adam         optim.AdamWConfig
+	maxGradNorm  float64
+	computeDType dtypes.DType
+	accumSteps   int
+	numCols      int
+	hasLabels    bool
+	n            int
+	decay        []bool
+
+	fused, accum, update, eval *graph.Exec
+}
+
+func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (*stepper, error) {
+	s := &stepper{
+		m: m, loss: loss, maxGradNorm: args.MaxGradNorm, computeDType: computeDType,
+		adam:       optim.AdamWConfig{Beta1: args.AdamBeta1, Beta2: args.AdamBeta2, Epsilon: args.AdamEpsilon, WeightDecay: args.WeightDecay},
+		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.Weights.Values),
+	}
+	s.decay = make([]bool, s.n)
+	for i, nd := range m.Weights.NoDecay {
+		s.decay[i] = !nd
+	}
+	b := m.Backend()
+	var err error
+	mk := func(name string, fn func([]*Node) []*Node) *graph.Exec {
+		if err != nil {
+			return nil
+		}
+		var e *graph.Exec
+		e, err = graph.NewExec(b, fn)
+		if err == nil {
+			e.SetMaxCache(512)
+			e = e.WithName(name)
+		}
+		return e
+	}
+	if s.accumSteps == 1 {
+		s.fused = mk("embedtune_train_step", s.fusedGraph)
+	} else {
+		s.accum = mk("embedtune_grad_accumulate", s.accumGraph)
+		s.update = mk("embedtune_optimizer_update", s.updateGraph)
+	}
+	s.eval = mk("embedtune_eval_loss", s.evalGraph)
+	if err != nil {
+		return nil, fmt.Errorf("building the training graphs: %w", err)
+	}
+	return s, nil
+}
+
+// batchInputs returns the number of batch inputs for the graph.
+func (s *stepper) batchInputs() int {
+	n := 2*s.numCols + s.numCols
+	if s.hasLabels {
+		n++
+	}
+	return n
+}
+
+// lossGraph embeds every column and computes the loss. rng may be nil (evaluation).
+func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Node) {
+	embs := make([]*Node, s.numCols)
+	var labels *Node
+	if s.hasLabels {
+		labels = batch[2*s.numCols]
+	}
+	pl := batch[len(batch)-s.numCols:]
+	for c := 0; c < s.numCols; c++ {
+		opts := model.ForwardOptions{Options: bert.Options{Train: rng != nil, RNG: rng, ComputeDType: s.computeDType}, PromptLength: pl[c]}
+		emb, enc := s.m.EmbedGraph(params, batch[2*c], batch[2*c+1], opts)
+		embs[c] = emb
+		if rng != nil {
+			rng = enc.RNG()
+		}
+	}
+	return s.loss.Compute(embs, labels), rng
+}
+
+// gradients returns d(loss·scale)/d params (still scaled) and the loss.
+func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node) (grads []*Node, loss, newRNG *Node) {
+	loss, newRNG = s.lossGraph(params, batch, rng)
+	scaled := Mul(loss, lossScale)
+	if s.accumSteps > 1 {
+		scaled = DivScalar(scaled, float64(s.accumSteps))
+	}
+	return Gradient(scaled, params...), loss, newRNG
+}
+
+// applyUpdate unscales, checks, clips and applies AdamW; non-finite steps change nothing.
+func (s *stepper) applyUpdate(params, m, v, grads []*Node, lr, step, lossScale, extraFinite *Node) (out []*Node, gradNorm, finite *Node) {
+	inv := Inverse(lossScale)
+	unscaled := make([]*Node, len(grads))
+	for i, g := range grads {
+		unscaled[i] = Mul(g, inv)
+	}
+	var clipped []*Node
+	if s.maxGradNorm > 0 {
+		clipped, gradNorm = optim.ClipByGlobalNorm(unscaled, s.maxGradNorm)
+	} else {
+		clipped, gradNorm = unscaled, optim.GlobalNorm(unscaled)
+	}
+	finite = IsFinite(gradNorm)
+	if extraFinite != nil {
+		finite = LogicalAnd(finite, extraFinite)
+	}
+	np, nm, nv := optim.AdamW(params, clipped, m, v, s.decay, lr, step, s.adam)
+	out = make([]*Node, 0, 3*len(params))
+	for _, group := range [][2][]*Node{{np, params}, {nm, m}, {nv, v}} {
+		for i := range group[0] {
+			out = append(out, Where(finite, group[0][i], group[1][i]))
+		}
+	}
+	return out, gradNorm, ConvertDType(finite, dtypes.Float32)
+}
+
+func (s *stepper) fusedGraph(in []*Node) []*Node {
+	n := s.n
+	params, m, v := in[:n], in[n:2*n], in[2*n:3*n]
+	lr, step, rng, lossScale := in[3*n], in[3*n+1], in[3*n+2], in[3*n+3]
+	batch := in[3*n+4:]
+	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
+	out, gradNorm, finite := s.applyUpdate(params, m, v, grads, lr, step, lossScale, IsFinite(loss))
+	return append(out, newRNG, loss, gradNorm, finite)
+}
+
+func (s *stepper) accumGraph(in []*Node) []*Node {
+	n := s.n
+	params, acc := in[:n], in[n:2*n]
+	rng, lossScale := in[2*n], in[2*n+1]
+	batch := in[2*n+2:]
+	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
+	out := make([]*Node, n, n+2)
+	for i := range grads {
+		out[i] = Add(acc[i], grads[i])
+	}
+	return append(out, newRNG, loss)
+}
+
+func (s *stepper) updateGraph(in []*Node) []*Node {
+	n := s.n
+	params, m, v, acc := in[:n], in[n:2*n], in[2*n:3*n], in[3*n:4*n]
+	lr, step, lossScale := in[4*n], in[4*n+1], in[4*n+2]
+	out, gradNorm, finite := s.applyUpdate(params, m, v, acc, lr, step, lossScale, nil)
+	return append(out, gradNorm, finite)
+}
+
+func (s *stepper) evalGraph(in []*Node) []*Node {
+	loss, _ := s.lossGraph(in[:s.n], in[s.n:], nil)
+	return []*Node{loss}
+}
+
+// batchArgs appends the batch's graph arguments.
+func (s *stepper) batchArgs(args []any, b *batchTensors) []any {
+	for c := 0; c < s.numCols; c++ {
+		args = append(args, b.ids[c], b.masks[c])
+	}
+	if s.hasLabels {
+		args = append(args, b.labels)
+	}
+	for _, p := range b.promptLens {
+		args = append(args, tensors.FromScalar(p))
+	}
+	return args
+}
+
+// donate marks a tensor's buffer as reusable by the computation (it must not be used afterwards).
+func (s *stepper) donate(t *tensors.Tensor) any {
+	d, err := graph.DonateTensorBuffer(t, s.m.Backend(), 0)
+	if err != nil {
+		return t
+	}
+	return d
+}
+
+// trainState holds the optimizer state between steps.
+type trainState struct {
+	m, v, acc []*tensors.Tensor
+	rng       *tensors.Tensor
+	lossScale float64
+	// scalerGrowth counts consecutive finite fp16 steps (GradScaler growth tracker).
+	scalerGrowth int
+}
+
+// stepResult reports one optimizer step.
+type stepResult struct {
+	loss     float64 // mean over the accumulated micro-batches
+	gradNorm float64
+	finite   bool
+}
+
+// runStep performs one optimizer step over the micro-batches (len == accumulation steps).
+func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+	w := s.m.Weights
+	n := s.n
+	scale := float32(st.lossScale)
+	var res stepResult
+	if s.fused != nil {
+		args := make([]any, 0, 3*n+4+s.batchInputs())
+		for _, p := range w.Values {
+			args = append(args, s.donate(p))
+		}
+		for _, t := range st.m {
+			args = append(args, s.donate(t))
+		}
+		for _, t := range st.v {
+			args = append(args, s.donate(t))
+		}
+		args = append(args, float32(lr), float32(adamStep), s.donate(st.rng), scale)
+		args = s.batchArgs(args, batches[0])
+		outs, err := s.fused.Exec(args...)
+		if err != nil {
+			return res, err
+		}
+		copy(w.Values, outs[:n])
+		copy(st.m, outs[n:2*n])
+		copy(st.v, outs[2*n:3*n])
+		st.rng = outs[3*n]
+		res.loss = scalar(outs[3*n+1])
+		res.gradNorm = scalar(outs[3*n+2])
+		res.finite = scalar(outs[3*n+3]) != 0
+		return res, nil
+	}
+	for _, t := range st.acc {
+		t.FinalizeAll()
+	}
+	st.acc = make([]*tensors.Tensor, n)
+	for i := range st.acc {
+		st.acc[i] = tensors.FromShape(w.Values[i].Shape())
+	}
+	lossSum := 0.0
+	for _, b := range batches {
+		args := make([]any, 0, 2*n+2+s.batchInputs())
+		for _, p := range w.Values {
+			args = append(args, p)
+		}
+		for _, t := range st.acc {
+			args = append(args, s.donate(t))
+		}
+		args = append(args, s.donate(st.rng), scale)
+		args = s.batchArgs(args, b)
+		outs, err := s.accum.Exec(args...)
+		if err != nil {
+			return res, err
+		}
+		copy(st.acc, outs[:n])
+		st.rng = outs[n]
+		lossSum += scalar(outs[n+1])
+	}
+	res.loss = lossSum / float64(len(batches))
+	args := make([]any, 0, 4*n+3)
+	for _, p := range w.Values {
+		args = append(args, s.donate(p))
+	}
+	for _, t := range st.m {
+		args = append(args, s.donate(t))
+	}
+	for _, t := range st.v {
+		args = append(args, s.donate(t))
+	}
+	for _, t := range st.acc {
+		args = append(args, s.donate(t))
+	}
+	st.acc = nil
+	args = append(args, float32(lr), float32(adamStep), scale)
+	outs, err := s.update.Exec(args...)
+	if err != nil {
+		return res, err
+	}
+	copy(w.Values, outs[:n])
+	copy(st.m, outs[n:2*n])
+	copy(st.v, outs[2*n:3*n])
+	res.gradNorm = scalar(outs[3*n])
+	res.finite = scalar(outs[3*n+1]) != 0 && !isNaNOrInf(res.loss)
+	return res, nil
+}
+
+// evalLoss returns the loss of a batch without dropout.
+func (s *stepper) evalLoss(b *batchTensors) (float64, error) {
+	args := make([]any, 0, s.n+s.batchInputs())
+	for _, p := range s.m.Weights.Values {
+		args = append(args, p)
+	}
+	outs, err := s.eval.Exec(s.batchArgs(args, b)...)
+	if err != nil {
+		return 0, err
+	}
+	return scalar(outs[0]), nil
+}
+
+// scalar reads a float32 scalar tensor and releases it.
+func scalar(t *tensors.Tensor) float64 {
+	v := tensors.MustCopyFlatData[float32](t)[0]
+	t.FinalizeAll()
+	return float64(v)
+}
