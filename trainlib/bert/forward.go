@@ -61,10 +61,10 @@ func (e *Encoder) Forward(ids, mask *Node) *Node {
 		panic(fmt.Errorf("sequence length %d exceeds max_position_embeddings %d", L, cfg.MaxPositionEmbeddings))
 	}
 	H := cfg.HiddenSize
-	word := Gather(e.W("embeddings.word_embeddings.weight"), Reshape(ids, B, L, 1))         // [B, L, H]
-	pos := Slice(e.W("embeddings.position_embeddings.weight"), AxisRange(0, L))              // [L, H]
-	typ := Slice(e.W("embeddings.token_type_embeddings.weight"), AxisRange(0, 1))            // [1, H]
-	x := Add(Add(word, Reshape(pos, 1, L, H)), Reshape(typ, 1, 1, H))                        // [B, L, H]
+	word := Gather(e.W("embeddings.word_embeddings.weight"), Reshape(ids, B, L, 1)) // [B, L, H]
+	pos := Slice(e.W("embeddings.position_embeddings.weight"), AxisRange(0, L))     // [L, H]
+	typ := Slice(e.W("embeddings.token_type_embeddings.weight"), AxisRange(0, 1))   // [1, H]
+	x := Add(Add(word, Reshape(pos, 1, L, H)), Reshape(typ, 1, 1, H))               // [B, L, H]
 	x = e.LayerNorm(x, "embeddings.LayerNorm")
 	x = e.dropout(x, cfg.HiddenDropoutProb)
 
@@ -85,7 +85,7 @@ func (e *Encoder) layer(l int, x, keep *Node) *Node {
 	q := Reshape(e.linear(p+"attention.self.query", x), B, L, n, d)
 	k := Reshape(e.linear(p+"attention.self.key", x), B, L, n, d)
 	v := Reshape(e.linear(p+"attention.self.value", x), B, L, n, d)
-	scores := e.matmul("blnd,bmnd->bnlm", q, k)                          // [B, n, L, L]
+	scores := e.matmul("blnd,bmnd->bnlm", q, k) // [B, n, L, L]
 	scores = MulScalar(scores, 1/math.Sqrt(float64(d)))
 	scores = Where(keep, scores, Infinity(x.Graph(), dtypes.Float32, -1)) // Masked keys get exp(-inf)=0.
 	probs := Softmax(scores, -1)
@@ -143,7 +143,7 @@ func (e *Encoder) LayerNorm(x *Node, prefix string) *Node {
 	mean := ReduceAndKeep(x, ReduceMean, -1)
 	centered := Sub(x, mean)
 	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
-	y := Mul(centered, Rsqrt(AddScalar(variance, e.Cfg.LayerNormEps)))
+	y := Div(centered, Sqrt(AddScalar(variance, e.Cfg.LayerNormEps)))
 	gamma := ExpandLeftToRank(e.W(prefix+".weight"), x.Rank())
 	beta := ExpandLeftToRank(e.W(prefix+".bias"), x.Rank())
 	return Add(Mul(y, gamma), beta)
