@@ -235,3 +235,37 @@ func normalized(e []float32) []float32 {
 	}
 	return out
 }
+
+// SimilarityFnName returns similarity_fn_name ("cosine", "dot", "euclidean" or "manhattan").
+func (m *SentenceTransformer) SimilarityFnName() string { return m.SimilarityFn }
+
+// EncodeQuery encodes queries like sentence-transformers' encode_query: without an explicit
+// prompt, the model's "query" prompt is used when it has one.
+func (m *SentenceTransformer) EncodeQuery(texts []string, opts *EncodeOptions) ([][]float32, error) {
+	return m.Encode(texts, m.withTaskPrompt(opts, "query"))
+}
+
+// EncodeDocument encodes documents like sentence-transformers' encode_document: without an
+// explicit prompt, the model's "document", "passage" or "corpus" prompt is used, if any.
+func (m *SentenceTransformer) EncodeDocument(texts []string, opts *EncodeOptions) ([][]float32, error) {
+	return m.Encode(texts, m.withTaskPrompt(opts, "document", "passage", "corpus"))
+}
+
+// withTaskPrompt returns opts with PromptName set to the first of names the model has a prompt
+// for, unless a prompt was given.
+func (m *SentenceTransformer) withTaskPrompt(opts *EncodeOptions, names ...string) *EncodeOptions {
+	var o EncodeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Prompt != "" || o.PromptName != "" {
+		return &o
+	}
+	for _, n := range names {
+		if _, ok := m.Prompts[n]; ok {
+			o.PromptName = n
+			return &o
+		}
+	}
+	return &o
+}

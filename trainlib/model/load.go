@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/trainlib/bert"
+	"github.com/embedtune/embedtune/trainlib/hub"
 	"github.com/embedtune/embedtune/trainlib/safetensors"
 	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/compute"
@@ -23,6 +25,8 @@ import (
 type Option func(*options)
 
 type options struct {
+	ctx          context.Context
+	hubOpts      []hub.Option
 	backend      compute.Backend
 	revision     string
 	log          io.Writer
@@ -87,7 +91,7 @@ func Load(nameOrDir string, opts ...Option) (*SentenceTransformer, error) {
 
 // loadDir loads a model from a local folder.
 func loadDir(dir string, o *options) (*SentenceTransformer, error) {
-	m := &SentenceTransformer{Dir: dir, files: map[string][]byte{}, backend: o.backend, log: o.log, SimilarityFnName: "cosine"}
+	m := &SentenceTransformer{Dir: dir, files: map[string][]byte{}, backend: o.backend, log: o.log, SimilarityFn: "cosine"}
 	mods, err := readModules(dir)
 	noModules := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !noModules {
@@ -220,13 +224,13 @@ func (m *SentenceTransformer) loadSTConfig(dir string) error {
 		}
 	}
 	if c.SimilarityFnName != nil && *c.SimilarityFnName != "" {
-		m.SimilarityFnName = *c.SimilarityFnName
+		m.SimilarityFn = *c.SimilarityFnName
 		ok := false
 		for _, s := range SimilarityFunctions {
-			ok = ok || s == m.SimilarityFnName
+			ok = ok || s == m.SimilarityFn
 		}
 		if !ok {
-			return fmt.Errorf("%s: similarity_fn_name %q is not one of %v", path, m.SimilarityFnName, SimilarityFunctions)
+			return fmt.Errorf("%s: similarity_fn_name %q is not one of %v", path, m.SimilarityFn, SimilarityFunctions)
 		}
 	}
 	return nil

@@ -50,8 +50,8 @@ type SentenceTransformer struct {
 	// Prompts (config_sentence_transformers.json) by name, e.g. {"query": "Represent this ..."}.
 	Prompts           map[string]string
 	DefaultPromptName string
-	// SimilarityFnName is "cosine" (default), "dot", "euclidean" or "manhattan".
-	SimilarityFnName string
+	// SimilarityFn is similarity_fn_name: "cosine" (default), "dot", "euclidean" or "manhattan".
+	SimilarityFn string
 
 	Weights *Weights
 
@@ -123,7 +123,7 @@ func (m *SentenceTransformer) String() string {
 	c := m.Config
 	fmt.Fprintf(&b, "BERT: %d layers, hidden %d, %d heads, intermediate %d, vocab %d; %s parameters; embedding dim %d; similarity %s\n",
 		c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.VocabSize,
-		humanCount(m.Weights.NumParams()), m.Dim(), m.SimilarityFnName)
+		humanCount(m.Weights.NumParams()), m.Dim(), m.SimilarityFn)
 	if len(m.Prompts) > 0 {
 		names := make([]string, 0, len(m.Prompts))
 		for k := range m.Prompts {

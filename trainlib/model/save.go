@@ -175,7 +175,7 @@ func (m *SentenceTransformer) stConfigJSON() map[string]any {
 	} else {
 		out["default_prompt_name"] = nil
 	}
-	out["similarity_fn_name"] = m.SimilarityFnName
+	out["similarity_fn_name"] = m.SimilarityFn
 	if _, ok := out["model_type"]; !ok {
 		out["model_type"] = "SentenceTransformer"
 	}

@@ -175,3 +175,28 @@ func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// LoadWeightsFrom replaces the model's weights with those saved in dir (a folder written by Save
+// for the same architecture, e.g. a training checkpoint), checking every tensor's name and shape.
+func (m *SentenceTransformer) LoadWeightsFrom(dir string) error {
+	w, err := loadWeights(m, dir, dir)
+	if err != nil {
+		return err
+	}
+	if len(w.Names) != len(m.Weights.Names) {
+		return fmt.Errorf("%s holds %d trainable tensors, the model has %d", dir, len(w.Names), len(m.Weights.Names))
+	}
+	for i, name := range m.Weights.Names {
+		j := w.Index(name)
+		if j < 0 || !equalInts(w.Shapes[j], m.Weights.Shapes[i]) {
+			return fmt.Errorf("%s: tensor %q is missing or has another shape", dir, name)
+		}
+	}
+	for i, name := range m.Weights.Names {
+		m.Weights.Values[i] = w.Values[w.Index(name)]
+		m.Weights.StoredDType[name] = w.StoredDType[name]
+	}
+	m.Weights.Extra = w.Extra
+	m.WeightsFrom = "loaded from " + dir
+	return nil
+}
