@@ -27,7 +27,9 @@ type command struct {
 // commands lists the sub-commands; each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"env": {"print the backend, devices, versions and cache paths", runEnv},
+		"env":      {"print the backend, devices, versions and cache paths", runEnv},
+		"data":     {"inspect and convert datasets: info, head, convert (files, folders, Hub ids)", runData},
+		"evaluate": {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
 	}
 }
 
