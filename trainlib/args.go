@@ -125,11 +125,12 @@ func LoadTrainingArguments(name string, data []byte) (TrainingArguments, error) 
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		return TrainingArguments{}, fmt.Errorf("%s: invalid YAML/JSON: %w", name, err)
 	}
-	return argsFromMap(name, raw)
+	return TrainingArgumentsFromMap(name, raw)
 }
 
-// argsFromMap builds arguments from a decoded snake_case map.
-func argsFromMap(name string, raw map[string]any) (TrainingArguments, error) {
+// TrainingArgumentsFromMap builds arguments from a decoded snake_case map (e.g. the "args" of a
+// run config); unknown keys are errors, and written keys are taken literally.
+func TrainingArgumentsFromMap(name string, raw map[string]any) (TrainingArguments, error) {
 	var a TrainingArguments
 	known := map[string]bool{}
 	t := reflect.TypeOf(a)

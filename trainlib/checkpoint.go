@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/embedtune/embedtune/trainlib/internal/atomicio"
+	"github.com/embedtune/embedtune/internal/atomicio"
 	"github.com/embedtune/embedtune/trainlib/safetensors"
 	"github.com/gomlx/gomlx/core/tensors"
 )

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/internal/synth"
+	"github.com/embedtune/embedtune/internal/synth"
 	"github.com/embedtune/embedtune/trainlib/losses"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/datasets"
 	"github.com/embedtune/embedtune/trainlib/evaluation"
-	"github.com/embedtune/embedtune/trainlib/internal/synth"
+	"github.com/embedtune/embedtune/internal/synth"
 	"github.com/embedtune/embedtune/trainlib/losses"
 	"github.com/embedtune/embedtune/trainlib/model"
 )

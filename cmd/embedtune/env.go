@@ -7,7 +7,9 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/embedtune/embedtune/charts"
 	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/embedtune/embedtune/trainlib/hub"
 )
 
 // runEnv prints the execution environment as one JSON object.
@@ -24,6 +26,17 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 		"cuda_pjrt":       backend.FindCUDAPlugin(),
 		"cpu_pjrt":        backend.FindCPUPlugin(),
 		"module_versions": moduleVersions(),
+	}
+	hs := hub.ResolveEnv(os.Getenv)
+	info["hf_endpoint"] = hs.Endpoint
+	info["hf_home"] = hs.HFHome
+	info["hf_hub_cache"] = hs.CacheDir
+	info["hf_hub_offline"] = hs.Offline
+	info["hf_token"] = map[bool]string{true: "set (" + hs.TokenSource + ")", false: "not set"}[hs.Token != ""]
+	if lib, err := charts.FindLibrary(); err == nil {
+		info["echarts"] = lib.Path
+	} else {
+		info["echarts"] = "missing: " + charts.InstallHint
 	}
 	if b, err := backend.Default(); err != nil {
 		info["backend_error"] = err.Error()

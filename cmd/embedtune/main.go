@@ -27,9 +27,14 @@ type command struct {
 // commands lists the sub-commands; each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"env":      {"print the backend, devices, versions and cache paths", runEnv},
-		"data":     {"inspect and convert datasets: info, head, convert (files, folders, Hub ids)", runData},
-		"evaluate": {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
+		"env":             {"print the backend, devices, versions and cache paths", runEnv},
+		"data":            {"inspect and convert datasets: info, head, convert (files, folders, Hub ids)", runData},
+		"encode":          {"embed texts (JSON Lines or plain text) into JSON Lines of embeddings", runEncode},
+		"tokenize":        {"token ids of texts with the model's special tokens and max_seq_length", runTokenize},
+		"init-model":      {"create a random-initialized BERT sentence-transformers model", runInitModel},
+		"train-tokenizer": {"learn a WordPiece tokenizer (tokenizer.json, vocab.txt) from a text corpus", runTrainTokenizer},
+		"train":           {"fine-tune a model from a YAML/JSON run description (checkpoints, resume, charts)", runTrain},
+		"evaluate":        {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 func TestIRFromPairsMergesDuplicates(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 // parityFile is the JSON written by python/eval_parity.py.

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 

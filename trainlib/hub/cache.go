@@ -20,7 +20,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/embedtune/embedtune/trainlib/internal/atomicio"
+	"github.com/embedtune/embedtune/internal/atomicio"
 )
 
 // cacheDirTag marks the cache for backup tools (https://bford.info/cachedir/), as huggingface_hub does.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/hub"
 	"github.com/embedtune/embedtune/trainlib/hub/hubtest"
-	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 type pyResult struct {

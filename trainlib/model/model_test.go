@@ -12,7 +12,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/hub"
 	"github.com/embedtune/embedtune/trainlib/hub/hubtest"
-	"github.com/embedtune/embedtune/trainlib/internal/synth"
+	"github.com/embedtune/embedtune/internal/synth"
 	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/embedtune/embedtune/trainlib/safetensors"
 )

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 // parityTexts mixes lengths (including truncation at max_seq_length), accents, CJK and the empty string.

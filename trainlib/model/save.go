@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/embedtune/embedtune/trainlib/internal/atomicio"
+	"github.com/embedtune/embedtune/internal/atomicio"
 	"github.com/embedtune/embedtune/trainlib/safetensors"
 	"github.com/gomlx/gomlx/core/tensors"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/internal/testutil"
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 const pyFixture = "testdata/python_written.safetensors"

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/embedtune/embedtune/trainlib/internal/atomicio"
+	"github.com/embedtune/embedtune/internal/atomicio"
 )
 
 // Tensor is one tensor to write: raw little-endian bytes of the given dtype and shape.
