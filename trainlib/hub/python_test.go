@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/hub"
 	"github.com/embedtune/embedtune/trainlib/hub/hubtest"
-	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 type pyResult struct {

@@ -7,8 +7,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/internal/testutil"
+	"github.com/embedtune/embedtune/trainlib/backend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 )

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/internal/testutil"
+	"github.com/embedtune/embedtune/trainlib/backend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 )
