@@ -1,0 +1,103 @@
+package display
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// formatCell turns a table cell value into text: floats with up to 6 significant digits ("NaN", "+Inf"
+// as such), integers with thousands separators, anything else with fmt's %v.
+func formatCell(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return formatFloat(x)
+	case float32:
+		return formatFloat(float64(x))
+	case int:
+		return groupThousands(int64(x))
+	case int64:
+		return groupThousands(x)
+	case int32:
+		return groupThousands(int64(x))
+	case uint64:
+		if x > math.MaxInt64 {
+			return strconv.FormatUint(x, 10)
+		}
+		return groupThousands(int64(x))
+	case uint32:
+		return groupThousands(int64(x))
+	case time.Duration:
+		return x.String()
+	case fmt.Stringer:
+		return x.String()
+	case error:
+		return x.Error()
+	default:
+		return fmt.Sprintf("%v", v)
+	}
+}
+
+func formatFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "NaN"
+	case math.IsInf(x, 1):
+		return "+Inf"
+	case math.IsInf(x, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(x, 'g', 6, 64)
+}
+
+// groupThousands writes n with "," between groups of three digits: 109482240 → "109,482,240".
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// formatDuration formats seconds as transformers' format_time does: "mm:ss", or "h:mm:ss" from one hour.
+func formatDuration(d time.Duration) string {
+	t := int64(d / time.Second)
+	if t < 0 {
+		t = 0
+	}
+	h, m, s := t/3600, (t/60)%60, t%60
+	if h != 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%02d:%02d", m, s)
+}
+
+// truncateRunes cuts s to at most n runes, ending with "…" when cut (n <= 0: no limit).
+func truncateRunes(s string, n int) string {
+	if n <= 0 {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n == 1 {
+		return "…"
+	}
+	return string(r[:n-1]) + "…"
+}

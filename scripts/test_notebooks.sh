@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Executes notebooks headless and checks what they show, as CI does (issue 6):
+#
+#   1. installs/verifies the kernel (kernel/install.sh, idempotent) and the browser tools
+#      (scripts/browser_setup.sh: Debian's Chromium + pinned playwright-core);
+#   2. checks that the committed notebooks carry no outputs;
+#   3. executes each notebook with nbconvert (embedtune kernel, per-cell timeout): any cell error fails;
+#   4. checks the executed notebooks (tests/notebooks/check_outputs.py): no error or stderr output, charts
+#      and the training table where the cells' tags expect them, the echarts library embedded exactly once;
+#   5. exports each to HTML with the offline template and with nbconvert's stock "lab" template, opens the
+#      exports in headless Chromium with every request outside the machine blocked, screenshots them and
+#      checks every chart area has drawn pixels (and that the offline export requested nothing outside).
+#
+#   scripts/test_notebooks.sh [NOTEBOOK.ipynb ...]
+#
+# Default notebooks: tests/notebooks/*.ipynb and notebooks/*.ipynb. Artifacts (executed notebooks, HTML,
+# screenshots) go to build/notebooks/. Environment:
+#   EMBEDTUNE_NOTEBOOK_CELL_TIMEOUT  seconds allowed per cell (default 900)
+#   EMBEDTUNE_NOTEBOOK_OUT           artifacts folder (default <repo>/build/notebooks)
+# Notebooks also receive the caller's environment (EMBEDTUNE_MODEL, EMBEDTUNE_MAX_STEPS, ...).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${EMBEDTUNE_KERNEL_VENV:-$root/kernel/.venv}
+out=${EMBEDTUNE_NOTEBOOK_OUT:-$root/build/notebooks}
+timeout=${EMBEDTUNE_NOTEBOOK_CELL_TIMEOUT:-900}
+say() { echo "test_notebooks: $*" >&2; }
+
+"$root/kernel/install.sh"
+"$root/scripts/browser_setup.sh"
+export GOEXPERIMENT=simd
+
+if [ $# -gt 0 ]; then
+  notebooks=("$@")
+else
+  shopt -s nullglob
+  notebooks=("$root"/tests/notebooks/*.ipynb "$root"/notebooks/*.ipynb)
+  shopt -u nullglob
+fi
+[ ${#notebooks[@]} -gt 0 ] || { say "no notebooks to test"; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out/executed" "$out/html" "$out/html-lab" "$out/screenshots"
+py=$venv/bin/python
+jupyter=$venv/bin/jupyter
+
+say "unit tests of the output checker"
+(cd "$root/tests/notebooks" && "$py" -m unittest -q test_check_outputs.py)
+
+say "committed notebooks carry no outputs"
+"$py" "$root/tests/notebooks/check_outputs.py" --committed "${notebooks[@]}"
+
+passed=0
+failed=0
+failures=()
+for nb in "${notebooks[@]}"; do
+  name=$(basename "$nb" .ipynb)
+  say "executing $nb (cell timeout ${timeout}s)"
+  t0=$(date +%s)
+  if ! "$jupyter" nbconvert --to notebook --execute \
+    --ExecutePreprocessor.timeout="$timeout" --ExecutePreprocessor.kernel_name=embedtune \
+    --output-dir "$out/executed" --output "$name" "$nb" >"$out/executed/$name.log" 2>&1; then
+    grep -v '^[IWE][0-9]\{4\} ' "$out/executed/$name.log" | tail -40 >&2
+    say "FAIL $nb: execution failed (full log: $out/executed/$name.log)"
+    failed=$((failed + 1))
+    failures+=("$nb")
+    continue
+  fi
+  say "executed $nb in $(($(date +%s) - t0)) s"
+  ok=1
+  "$py" "$root/tests/notebooks/check_outputs.py" "$out/executed/$name.ipynb" || ok=0
+  "$jupyter" nbconvert --to html --template embedtune_offline --output-dir "$out/html" --output "$name" \
+    "$out/executed/$name.ipynb" >"$out/html/$name.log" 2>&1 || { say "FAIL $nb: HTML export failed"; ok=0; }
+  "$jupyter" nbconvert --to html --template lab --output-dir "$out/html-lab" --output "$name" \
+    "$out/executed/$name.ipynb" >"$out/html-lab/$name.log" 2>&1 || { say "FAIL $nb: HTML export (lab) failed"; ok=0; }
+  if [ $ok = 1 ]; then
+    min=0
+    grep -q 'class=\\"embedtune-chart\\"' "$out/executed/$name.ipynb" && min=1
+    node "$root/tests/browser/screenshot_html.mjs" --min-charts "$min" --out "$out/screenshots" "$out/html/$name.html" || ok=0
+    # The stock template loads RequireJS and MathJax from CDNs: those requests are blocked (and listed), and
+    # the charts must draw all the same.
+    node "$root/tests/browser/screenshot_html.mjs" --allow-blocked --min-charts "$min" --out "$out/screenshots/lab" \
+      "$out/html-lab/$name.html" || ok=0
+  fi
+  if [ $ok = 1 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$nb")
+  fi
+done
+for f in "${failures[@]}"; do say "FAILED: $f"; done
+say "artifacts in $out"
+echo "notebooks: $passed passed, $failed failed"
+[ "$failed" = 0 ]
