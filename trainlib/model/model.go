@@ -20,6 +20,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"sort"
 	"strings"
@@ -161,4 +162,13 @@ func humanCount(n int) string {
 		return fmt.Sprintf("%.1fK", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// HTML renders the summary for notebooks (display.HTML(model) shows it).
+func (m *SentenceTransformer) HTML() string {
+	var b strings.Builder
+	b.WriteString(`<pre style="font-size:12px;line-height:1.35">`)
+	b.WriteString(html.EscapeString(m.String()))
+	b.WriteString("</pre>")
+	return b.String()
 }
