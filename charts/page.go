@@ -3,9 +3,9 @@ package charts
 import (
 	"fmt"
 	"html"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/embedtune/embedtune/internal/atomicio"
 )
 
 // Page returns a complete HTML document showing the charts one below the other. With a library it is
@@ -49,40 +49,11 @@ func WriteHTML(path, title string, charts ...*Chart) error {
 	}
 	lib, libErr := FindLibrary()
 	page := Page(title, lib, libErr, charts...)
-	if err := writeFileAtomic(path, page); err != nil {
+	if err := atomicio.WriteFile(path, page, 0o644); err != nil {
 		return fmt.Errorf("charts.WriteHTML: %w", err)
 	}
 	if libErr != nil {
 		return fmt.Errorf("charts.WriteHTML %s: written without drawable charts: %w", path, libErr)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it over path.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating a temporary file for %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("writing %s: %w", f.Name(), err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("setting permissions of %s: %w", f.Name(), err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", f.Name(), err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("renaming %s to %s: %w", f.Name(), path, err)
 	}
 	return nil
 }

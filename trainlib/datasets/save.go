@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embedtune/embedtune/internal/atomicio"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -41,43 +42,13 @@ func (d *Dataset) Save(path string) error {
 	default:
 		return fmt.Errorf("datasets: cannot save %s: saving supports .jsonl, .json, .parquet, .csv and .tsv", path)
 	}
-	if err := writeAtomic(path, write); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("datasets: saving %s: %w", path, err)
+	}
+	if err := atomicio.WriteStream(path, 0o644, write); err != nil {
 		return fmt.Errorf("datasets: saving %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeAtomic writes through a temporary file in path's folder, synced and renamed over path.
-func writeAtomic(path string, write func(w io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 // appendJSONValue appends value k of column c as JSON.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/embedtune/embedtune/internal/atomicio"
 )
 
 // RankedDoc is one retrieved corpus entry of a query's ranking.
@@ -261,7 +263,7 @@ func (r *IRResult) WriteCSV(dir string, epoch float64, steps int) error {
 		return fmt.Errorf("evaluation CSV: %w", err)
 	}
 	content = append(content, strings.Join(r.csvRow(epoch, steps), ",")+"\n"...)
-	if err := writeFileAtomic(path, content); err != nil {
+	if err := atomicio.WriteFile(path, content, 0o644); err != nil {
 		return fmt.Errorf("evaluation CSV: %w", err)
 	}
 	return nil
@@ -278,7 +280,7 @@ func (r *IRResult) WriteJSON(dir string, epoch float64, steps int) error {
 		return fmt.Errorf("evaluation JSON: %w", err)
 	}
 	path := filepath.Join(dir, r.JSONFileName())
-	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+	if err := atomicio.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("evaluation JSON: %w", err)
 	}
 	return nil
@@ -312,7 +314,7 @@ func (r *IRResult) WritePredictions(dir string, queryTexts map[string]string) er
 			}
 		}
 		path := filepath.Join(dir, r.PredictionsFileName(fn))
-		if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		if err := atomicio.WriteFile(path, b.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("evaluation predictions: %w", err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embedtune/embedtune/internal/atomicio"
 )
 
 // TrainOptions controls [TrainWordPiece]. The zero value trains an uncased BERT tokenizer.
@@ -338,34 +340,9 @@ func (v *WordPieceVocab) Save(dir string) error {
 		data []byte
 	}{{TokenizerJSONFile, tj}, {VocabFile, []byte(vocabTxt)}, {TokenizerConfigFile, []byte(cfg)}, {SpecialTokensMapFile, []byte(stm)}}
 	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := atomicio.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("tokenizer: writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("tokenizer: writing %s: %w", path, err)
-	}
-	if err := os.Chmod(name, 0o644); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("tokenizer: writing %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("tokenizer: writing %s: %w", path, err)
 	}
 	return nil
 }
