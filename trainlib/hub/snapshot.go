@@ -86,7 +86,7 @@ func MatchAny(patterns ...string) func(FileInfo) bool {
 			if strings.HasSuffix(p, "/") {
 				p += "*"
 			}
-			if fnmatch(p, f.Path) {
+			if FnMatch(p, f.Path) {
 				return true
 			}
 		}
@@ -94,8 +94,10 @@ func MatchAny(patterns ...string) func(FileInfo) bool {
 	}
 }
 
-// fnmatch matches name against a Python fnmatch pattern (case-sensitive, fnmatchcase).
-func fnmatch(pattern, name string) bool {
+// FnMatch matches name against a Python fnmatch pattern (case-sensitive, fnmatch.fnmatchcase):
+// "*" any characters (including "/"), "?" one character, "[...]" a set ("[!...]" negated, ranges),
+// an unclosed "[" literally.
+func FnMatch(pattern, name string) bool {
 	p, n := []rune(pattern), []rune(name)
 	var match func(pi, ni int) bool
 	match = func(pi, ni int) bool {
