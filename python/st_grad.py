@@ -19,6 +19,10 @@ def run(req):
     model.train(bool(req.get("train_mode")))
     if req.get("float64"):
         model.double()
+    # A loaded LoRA adapter comes in inference mode: train its matrices (the base stays frozen).
+    for name, p in model.named_parameters():
+        if "lora_" in name:
+            p.requires_grad_(True)
     loss_fn = getattr(losses, req["loss"])(model, **(req.get("params") or {}))
     features = [model.tokenize(col) for col in req["columns"]]
     labels = torch.tensor(req["labels"]) if req.get("labels") is not None else None
@@ -34,6 +38,7 @@ def run(req):
         key = ".".join(parts[1:])
         if type(mod).__name__ == "Transformer":
             key = key.split(".", 1)[1]  # drop "auto_model."/"model."
+            key = key.replace("base_model.model.", "").replace(".default.", ".")  # PEFT LoRA names
             grads[key] = p.grad.flatten().tolist()
         else:
             grads[f"{idx}_{type(mod).__name__}/{key}"] = p.grad.flatten().tolist()

@@ -32,17 +32,18 @@ func (r *run) saveCheckpoint() error {
 			return err
 		}
 		var ts []safetensors.Tensor
-		for i, name := range t.Model.Weights.Names {
+		names := t.Model.GraphParamNames()
+		for k, i := range r.st.train {
 			for _, kv := range []struct {
 				prefix string
 				t      *tensors.Tensor
-			}{{"exp_avg", r.ts.m[i]}, {"exp_avg_sq", r.ts.v[i]}} {
+			}{{"exp_avg", r.ts.m[k]}, {"exp_avg_sq", r.ts.v[k]}} {
 				vals, err := tensors.CopyFlatData[float32](kv.t)
 				if err != nil {
 					return err
 				}
 				data, _ := safetensors.EncodeFloat32(vals, safetensors.F32)
-				ts = append(ts, safetensors.Tensor{Name: kv.prefix + "/" + name, DType: safetensors.F32, Shape: t.Model.Weights.Shapes[i], Data: data})
+				ts = append(ts, safetensors.Tensor{Name: kv.prefix + "/" + names[i], DType: safetensors.F32, Shape: kv.t.Shape().Dimensions, Data: data})
 			}
 		}
 		if err := safetensors.WriteFile(filepath.Join(tmp, optimizerFile), ts, map[string]string{
@@ -139,16 +140,17 @@ func (r *run) restore(dir string) error {
 		return fmt.Errorf("resume from %s: %w", dir, err)
 	}
 	defer f.Close()
-	for i, name := range t.Model.Weights.Names {
+	names := t.Model.GraphParamNames()
+	for k, i := range r.st.train {
 		for _, kv := range []struct {
 			prefix string
 			dst    []*tensors.Tensor
 		}{{"exp_avg", r.ts.m}, {"exp_avg_sq", r.ts.v}} {
-			vals, err := f.Float32(kv.prefix + "/" + name)
+			vals, err := f.Float32(kv.prefix + "/" + names[i])
 			if err != nil {
-				return fmt.Errorf("resume from %s: %w", dir, err)
+				return fmt.Errorf("resume from %s: %w (was it trained with the same adapter setup?)", dir, err)
 			}
-			kv.dst[i] = tensors.FromFlatDataAndDimensions(vals, t.Model.Weights.Shapes[i]...)
+			kv.dst[k] = tensors.FromFlatDataAndDimensions(vals, kv.dst[k].Shape().Dimensions...)
 		}
 	}
 	var rng struct {

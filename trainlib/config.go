@@ -20,6 +20,7 @@ import (
 //	eval_dataset: {source: ..., split: ..., columns: [...]}            # optional: validation loss
 //	loss: {name: MultipleNegativesRankingLoss, scale: 20}
 //	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
+//	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
 type RunConfig struct {
 	Model        string         `yaml:"model"`
@@ -27,7 +28,10 @@ type RunConfig struct {
 	EvalDataset  *DatasetSpec   `yaml:"eval_dataset"`
 	Loss         map[string]any `yaml:"loss"`
 	Evaluator    *EvaluatorSpec `yaml:"evaluator"`
-	Args         map[string]any `yaml:"args"`
+	// LoRA, when set, trains a LoRA adapter instead of the whole model (PEFT names: r, lora_alpha,
+	// lora_dropout, target_modules, use_rslora).
+	LoRA *model.LoRAConfig `yaml:"lora"`
+	Args map[string]any    `yaml:"args"`
 }
 
 // DatasetSpec names a dataset and the columns to train on (in role order).

@@ -24,13 +24,15 @@ type batchTensors struct {
 
 // stepper compiles and runs the training computations. Graph inputs are laid out as
 //
-//	fused:  params, m, v, lr, step, rng, lossScale, batch… → params', m', v', rng', loss, gradNorm, finite
+//	fused:  params, m, v, lr, step, rng, lossScale, batch… → trained', m', v', rng', loss, gradNorm, finite
 //	accum:  params, acc, rng, lossScale, batch…             → acc', rng', loss
-//	update: params, m, v, acc, lr, step, lossScale          → params', m', v', gradNorm, finite
+//	update: trained, m, v, acc, lr, step, lossScale         → trained', m', v', gradNorm, finite
 //	eval:   params, batch…                                  → loss
 //
-// where batch… is, per text column, ids and mask, then the labels (if any), then one prompt
-// length per column. Gradients are of loss·lossScale/accumulationSteps and are unscaled before
+// where params are all the model's graph parameters (model.GraphParams), trained the subset that
+// training updates (model.Trainable: every weight, or only a LoRA adapter's) with its AdamW
+// moments m, v and accumulators acc, and batch… is, per text column, ids and mask, then the
+// labels (if any), then one prompt length per column. Gradients are of loss·lossScale/accumulationSteps and are unscaled before
 // clipping; a step whose loss or gradients are not finite leaves parameters and moments unchanged.
 type stepper struct {
 	m            *model.SentenceTransformer
@@ -41,7 +43,8 @@ type stepper struct {
 	accumSteps   int
 	numCols      int
 	hasLabels    bool
-	n            int
+	n            int   // graph parameters
+	train        []int // indices of the trained ones
 	decay        []bool
 
 	fused, accum, update, eval *graph.Exec
@@ -51,10 +54,12 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 	s := &stepper{
 		m: m, loss: loss, maxGradNorm: args.MaxGradNorm, computeDType: computeDType,
 		adam:       optim.AdamWConfig{Beta1: args.AdamBeta1, Beta2: args.AdamBeta2, Epsilon: args.AdamEpsilon, WeightDecay: args.WeightDecay},
-		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.Weights.Values),
+		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.GraphParams()),
 	}
-	s.decay = make([]bool, s.n)
-	for i, nd := range m.Weights.NoDecay {
+	var noDecay []bool
+	s.train, noDecay = m.Trainable()
+	s.decay = make([]bool, len(noDecay))
+	for i, nd := range noDecay {
 		s.decay[i] = !nd
 	}
 	b := m.Backend()
@@ -112,14 +117,23 @@ func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Nod
 	return s.loss.Compute(embs, labels), rng
 }
 
-// gradients returns d(loss·scale)/d params (still scaled) and the loss.
+// trained picks the trained parameters out of all graph parameters.
+func (s *stepper) trained(params []*Node) []*Node {
+	out := make([]*Node, len(s.train))
+	for k, i := range s.train {
+		out[k] = params[i]
+	}
+	return out
+}
+
+// gradients returns d(loss·scale)/d trained params (still scaled) and the loss.
 func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node) (grads []*Node, loss, newRNG *Node) {
 	loss, newRNG = s.lossGraph(params, batch, rng)
 	scaled := Mul(loss, lossScale)
 	if s.accumSteps > 1 {
 		scaled = DivScalar(scaled, float64(s.accumSteps))
 	}
-	return Gradient(scaled, params...), loss, newRNG
+	return Gradient(scaled, s.trained(params)...), loss, newRNG
 }
 
 // applyUpdate unscales, checks, clips and applies AdamW; non-finite steps change nothing.
@@ -150,22 +164,23 @@ func (s *stepper) applyUpdate(params, m, v, grads []*Node, lr, step, lossScale, 
 }
 
 func (s *stepper) fusedGraph(in []*Node) []*Node {
-	n := s.n
-	params, m, v := in[:n], in[n:2*n], in[2*n:3*n]
-	lr, step, rng, lossScale := in[3*n], in[3*n+1], in[3*n+2], in[3*n+3]
-	batch := in[3*n+4:]
+	n, t := s.n, len(s.train)
+	params, m, v := in[:n], in[n:n+t], in[n+t:n+2*t]
+	k := n + 2*t
+	lr, step, rng, lossScale := in[k], in[k+1], in[k+2], in[k+3]
+	batch := in[k+4:]
 	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
-	out, gradNorm, finite := s.applyUpdate(params, m, v, grads, lr, step, lossScale, IsFinite(loss))
+	out, gradNorm, finite := s.applyUpdate(s.trained(params), m, v, grads, lr, step, lossScale, IsFinite(loss))
 	return append(out, newRNG, loss, gradNorm, finite)
 }
 
 func (s *stepper) accumGraph(in []*Node) []*Node {
-	n := s.n
-	params, acc := in[:n], in[n:2*n]
-	rng, lossScale := in[2*n], in[2*n+1]
-	batch := in[2*n+2:]
+	n, t := s.n, len(s.train)
+	params, acc := in[:n], in[n:n+t]
+	rng, lossScale := in[n+t], in[n+t+1]
+	batch := in[n+t+2:]
 	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
-	out := make([]*Node, n, n+2)
+	out := make([]*Node, t, t+2)
 	for i := range grads {
 		out[i] = Add(acc[i], grads[i])
 	}
@@ -173,10 +188,10 @@ func (s *stepper) accumGraph(in []*Node) []*Node {
 }
 
 func (s *stepper) updateGraph(in []*Node) []*Node {
-	n := s.n
-	params, m, v, acc := in[:n], in[n:2*n], in[2*n:3*n], in[3*n:4*n]
-	lr, step, lossScale := in[4*n], in[4*n+1], in[4*n+2]
-	out, gradNorm, finite := s.applyUpdate(params, m, v, acc, lr, step, lossScale, nil)
+	t := len(s.train)
+	trained, m, v, acc := in[:t], in[t:2*t], in[2*t:3*t], in[3*t:4*t]
+	lr, step, lossScale := in[4*t], in[4*t+1], in[4*t+2]
+	out, gradNorm, finite := s.applyUpdate(trained, m, v, acc, lr, step, lossScale, nil)
 	return append(out, gradNorm, finite)
 }
 
@@ -226,20 +241,28 @@ type stepResult struct {
 
 // runStep performs one optimizer step over the micro-batches (len == accumulation steps).
 func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
-	w := s.m.Weights
-	n := s.n
+	params := s.m.GraphParams()
+	t := len(s.train)
+	isTrained := make([]bool, len(params))
+	for _, i := range s.train {
+		isTrained[i] = true
+	}
 	scale := float32(st.lossScale)
 	var res stepResult
 	if s.fused != nil {
-		args := make([]any, 0, 3*n+4+s.batchInputs())
-		for _, p := range w.Values {
-			args = append(args, s.donate(p))
+		args := make([]any, 0, len(params)+2*t+4+s.batchInputs())
+		for i, p := range params {
+			if isTrained[i] {
+				args = append(args, s.donate(p))
+			} else {
+				args = append(args, p)
+			}
 		}
-		for _, t := range st.m {
-			args = append(args, s.donate(t))
+		for _, x := range st.m {
+			args = append(args, s.donate(x))
 		}
-		for _, t := range st.v {
-			args = append(args, s.donate(t))
+		for _, x := range st.v {
+			args = append(args, s.donate(x))
 		}
 		args = append(args, float32(lr), float32(adamStep), s.donate(st.rng), scale)
 		args = s.batchArgs(args, batches[0])
@@ -247,30 +270,30 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 		if err != nil {
 			return res, err
 		}
-		copy(w.Values, outs[:n])
-		copy(st.m, outs[n:2*n])
-		copy(st.v, outs[2*n:3*n])
-		st.rng = outs[3*n]
-		res.loss = scalar(outs[3*n+1])
-		res.gradNorm = scalar(outs[3*n+2])
-		res.finite = scalar(outs[3*n+3]) != 0
+		s.m.SetGraphParams(s.train, outs[:t])
+		copy(st.m, outs[t:2*t])
+		copy(st.v, outs[2*t:3*t])
+		st.rng = outs[3*t]
+		res.loss = scalar(outs[3*t+1])
+		res.gradNorm = scalar(outs[3*t+2])
+		res.finite = scalar(outs[3*t+3]) != 0
 		return res, nil
 	}
-	for _, t := range st.acc {
-		t.FinalizeAll()
+	for _, x := range st.acc {
+		x.FinalizeAll()
 	}
-	st.acc = make([]*tensors.Tensor, n)
-	for i := range st.acc {
-		st.acc[i] = tensors.FromShape(w.Values[i].Shape())
+	st.acc = make([]*tensors.Tensor, t)
+	for k, i := range s.train {
+		st.acc[k] = tensors.FromShape(params[i].Shape())
 	}
 	lossSum := 0.0
 	for _, b := range batches {
-		args := make([]any, 0, 2*n+2+s.batchInputs())
-		for _, p := range w.Values {
+		args := make([]any, 0, len(params)+t+2+s.batchInputs())
+		for _, p := range params {
 			args = append(args, p)
 		}
-		for _, t := range st.acc {
-			args = append(args, s.donate(t))
+		for _, x := range st.acc {
+			args = append(args, s.donate(x))
 		}
 		args = append(args, s.donate(st.rng), scale)
 		args = s.batchArgs(args, b)
@@ -278,23 +301,19 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 		if err != nil {
 			return res, err
 		}
-		copy(st.acc, outs[:n])
-		st.rng = outs[n]
-		lossSum += scalar(outs[n+1])
+		copy(st.acc, outs[:t])
+		st.rng = outs[t]
+		lossSum += scalar(outs[t+1])
 	}
 	res.loss = lossSum / float64(len(batches))
-	args := make([]any, 0, 4*n+3)
-	for _, p := range w.Values {
-		args = append(args, s.donate(p))
+	args := make([]any, 0, 4*t+3)
+	for _, i := range s.train {
+		args = append(args, s.donate(params[i]))
 	}
-	for _, t := range st.m {
-		args = append(args, s.donate(t))
-	}
-	for _, t := range st.v {
-		args = append(args, s.donate(t))
-	}
-	for _, t := range st.acc {
-		args = append(args, s.donate(t))
+	for _, group := range [][]*tensors.Tensor{st.m, st.v, st.acc} {
+		for _, x := range group {
+			args = append(args, s.donate(x))
+		}
 	}
 	st.acc = nil
 	args = append(args, float32(lr), float32(adamStep), scale)
@@ -302,18 +321,18 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	if err != nil {
 		return res, err
 	}
-	copy(w.Values, outs[:n])
-	copy(st.m, outs[n:2*n])
-	copy(st.v, outs[2*n:3*n])
-	res.gradNorm = scalar(outs[3*n])
-	res.finite = scalar(outs[3*n+1]) != 0 && !isNaNOrInf(res.loss)
+	s.m.SetGraphParams(s.train, outs[:t])
+	copy(st.m, outs[t:2*t])
+	copy(st.v, outs[2*t:3*t])
+	res.gradNorm = scalar(outs[3*t])
+	res.finite = scalar(outs[3*t+1]) != 0 && !isNaNOrInf(res.loss)
 	return res, nil
 }
 
 // evalLoss returns the loss of a batch without dropout.
 func (s *stepper) evalLoss(b *batchTensors) (float64, error) {
 	args := make([]any, 0, s.n+s.batchInputs())
-	for _, p := range s.m.Weights.Values {
+	for _, p := range s.m.GraphParams() {
 		args = append(args, p)
 	}
 	outs, err := s.eval.Exec(s.batchArgs(args, b)...)

@@ -261,9 +261,10 @@ func (t *Trainer) setup(call trainCall) (*run, error) {
 		return nil, err
 	}
 	r.ts = &trainState{lossScale: r.rs.LossScale}
-	for _, v := range t.Model.Weights.Values {
-		r.ts.m = append(r.ts.m, tensors.FromShape(v.Shape()))
-		r.ts.v = append(r.ts.v, tensors.FromShape(v.Shape()))
+	params := t.Model.GraphParams()
+	for _, i := range r.st.train {
+		r.ts.m = append(r.ts.m, tensors.FromShape(params[i].Shape()))
+		r.ts.v = append(r.ts.v, tensors.FromShape(params[i].Shape()))
 	}
 	if r.ts.rng, err = graph.RNGStateFromSeed(a.Seed); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/embedtune/embedtune/internal/synth"
 	"github.com/embedtune/embedtune/trainlib/datasets"
 	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -213,3 +214,77 @@ func TestTrainerRejectsBadData(t *testing.T) {
 }
 
 func graphRNG(seed int64) (*tensors.Tensor, error) { return graph.RNGStateFromSeed(seed) }
+
+// TestTrainLoRAAdapter trains only a LoRA adapter: the base weights stay bit-identical, the
+// adapter learns, output_dir holds sentence-transformers' adapter folder, and resuming works.
+func TestTrainLoRAAdapter(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "base")
+	if err := tiny(t, "mean").Save(base); err != nil {
+		t.Fatal(err)
+	}
+	load := func() *model.SentenceTransformer {
+		m, err := model.Load(base, model.WithLogger(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.AddAdapter(model.LoRAConfig{R: 4, Alpha: 8, Dropout: 0.1, TargetModules: []string{"query", "value"}, Seed: 2}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := load()
+	before := tensors.MustCopyFlatData[float32](m.Weights.Values[m.Weights.Index("encoder.layer.0.attention.self.query.weight")])
+	out := t.TempDir()
+	args := TrainingArguments{OutputDir: out, MaxSteps: 8, PerDeviceTrainBatchSize: 8, LearningRate: 1e-2, SaveSteps: 4, LoggingSteps: 2}
+	train := pairsDataset(t, synth.Pairs(30, 2, 1))
+	tr, err := NewTrainer(m, args, train, nil, losses.MultipleNegativesRankingLoss(m), WithoutProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	after := tensors.MustCopyFlatData[float32](m.Weights.Values[m.Weights.Index("encoder.layer.0.attention.self.query.weight")])
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatal("a frozen base weight changed")
+		}
+	}
+	b := tensors.MustCopyFlatData[float32](m.Adapter.Weights.Values[m.Adapter.Weights.Index("encoder.layer.0.attention.self.query.lora_B.weight")])
+	nonzero := 0
+	for _, v := range b {
+		if v != 0 {
+			nonzero++
+		}
+	}
+	if nonzero == 0 {
+		t.Fatal("the adapter did not learn (B still zero)")
+	}
+	for _, f := range []string{"adapter_config.json", "adapter_model.safetensors", "checkpoint-8/adapter_model.safetensors", "checkpoint-8/optimizer.safetensors"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	tuned, err := model.Load(out, model.WithLogger(nil))
+	if err != nil || tuned.Adapter == nil {
+		t.Fatalf("loading the adapter folder: %v", err)
+	}
+	want, _ := m.Encode([]string{"What is the capital of Kalomi?"}, nil)
+	got, _ := tuned.Encode([]string{"What is the capital of Kalomi?"}, nil)
+	if math.Abs(float64(want[0][0]-got[0][0])) > 1e-6 {
+		t.Fatalf("reloaded adapter encodes differently: %v vs %v", got[0][0], want[0][0])
+	}
+	// Resume from checkpoint-4 to the same end point.
+	os.RemoveAll(filepath.Join(out, "checkpoint-8"))
+	m2 := load()
+	tr2, _ := NewTrainer(m2, args, train, nil, losses.MultipleNegativesRankingLoss(m2), WithoutProgress())
+	if _, err := tr2.Train(ResumeFrom("latest")); err != nil {
+		t.Fatal(err)
+	}
+	b2 := tensors.MustCopyFlatData[float32](m2.Adapter.Weights.Values[m2.Adapter.Weights.Index("encoder.layer.0.attention.self.query.lora_B.weight")])
+	for i := range b {
+		if b[i] != b2[i] {
+			t.Fatalf("resumed adapter differs at %d: %v vs %v", i, b2[i], b[i])
+		}
+	}
+}

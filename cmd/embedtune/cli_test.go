@@ -194,6 +194,16 @@ args:
 	if code, _, stderr := cli("train", "--config", cfg, "--no-progress", "--resume", "latest"); code != 0 {
 		t.Errorf("resume of a finished run: %q", stderr)
 	}
+	// The same run training a LoRA adapter writes an adapter folder.
+	loraOut := filepath.Join(dir, "lora-out")
+	loraCfg := filepath.Join(dir, "lora.yaml")
+	os.WriteFile(loraCfg, []byte(fmt.Sprintf("model: %s\ntrain_dataset: {source: %s, columns: [question, context]}\nlora: {r: 4, lora_alpha: 8, target_modules: [query, value]}\nargs: {output_dir: %s, max_steps: 2, per_device_train_batch_size: 8, save_strategy: \"no\"}\n", m, data, loraOut)), 0o644)
+	if code, _, stderr := cli("train", "--config", loraCfg, "--no-progress"); code != 0 {
+		t.Fatalf("lora train: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(loraOut, "adapter_model.safetensors")); err != nil {
+		t.Errorf("lora run: %v", err)
+	}
 	badCfg := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badCfg, []byte("model: x\ntrain_dataset: {source: y}\nargs: {output_dir: z, max_stepz: 3}\n"), 0o644)
 	if code, _, stderr := cli("train", "--config", badCfg); code == 0 || !strings.Contains(stderr, "max_stepz") {

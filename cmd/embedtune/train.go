@@ -40,6 +40,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if rc.LoRA != nil {
+		if err := m.AddAdapter(*rc.LoRA); err != nil {
+			return fmt.Errorf("lora: %w", err)
+		}
+	}
 	train, err := rc.TrainDataset.Load()
 	if err != nil {
 		return fmt.Errorf("train_dataset: %w", err)

@@ -159,3 +159,17 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+// MatmulFLOPs returns the floating-point operations (a multiply-add counts as two) of the
+// encoder's matrix multiplications for one sequence of seqLen tokens:
+//
+//	layers · ( 2·L·(4·H² + 2·H·I)  +  4·L²·H )
+//
+// the first term being the six linear layers of a block (query, key, value, attention output:
+// H×H; intermediate and output: H×I) and the second the attention products Q·Kᵀ and P·V
+// (2·L²·H each, over all heads). Embeddings, LayerNorm, softmax, GELU and biases are not
+// counted; they are O(L·H) per layer. Benchmarks divide it by time to report GFLOP/s.
+func (c *Config) MatmulFLOPs(seqLen int) float64 {
+	L, H, I := float64(seqLen), float64(c.HiddenSize), float64(c.IntermediateSize)
+	return float64(c.NumHiddenLayers) * (2*L*(4*H*H+2*H*I) + 4*L*L*H)
+}

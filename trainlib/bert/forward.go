@@ -189,3 +189,7 @@ func geluTanh(x *Node) *Node {
 	inner := MulScalar(Add(x, MulScalar(Mul(x, Square(x)), 0.044715)), math.Sqrt(2/math.Pi))
 	return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
 }
+
+// Dropout applies the encoder's training-mode dropout (a no-op in inference) to x, drawing from
+// and advancing the encoder's RNG state; adapters use it for their own dropout.
+func (e *Encoder) Dropout(x *Node, p float64) *Node { return e.dropout(x, p) }

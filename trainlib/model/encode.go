@@ -178,8 +178,9 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 		return nil, err
 	}
 	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
-	args := make([]any, 0, len(m.Weights.Values)+3)
-	for _, v := range m.Weights.Values {
+	params := m.GraphParams()
+	args := make([]any, 0, len(params)+3)
+	for _, v := range params {
 		args = append(args, v)
 	}
 	args = append(args, ids, mask, tensors.FromScalar(int32(promptLen)))
@@ -208,7 +209,7 @@ func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
 	if m.encodeExec != nil {
 		return m.encodeExec, nil
 	}
-	n := len(m.Weights.Values)
+	n := len(m.GraphParams())
 	exec, err := graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
 		params, ids, mask, promptLen := inputs[:n], inputs[n], inputs[n+1], inputs[n+2]
 		emb, _ := m.EmbedGraph(params, ids, mask, ForwardOptions{PromptLength: promptLen})

@@ -25,6 +25,17 @@ type ForwardOptions struct {
 func (m *SentenceTransformer) EmbedGraph(params []*Node, ids, mask *Node, opts ForwardOptions) (*Node, *bert.Encoder) {
 	w := m.weightsFunc(params)
 	enc := bert.NewEncoder(m.Config, w, opts.Options)
+	if a := m.Adapter; a != nil && enc.Opts.Linear == nil {
+		scale := a.Scaling()
+		enc.Opts.Linear = func(prefix string, x *Node) *Node {
+			y := enc.Linear(prefix, x)
+			if !a.Targets(prefix) {
+				return y
+			}
+			h := enc.Project(enc.Dropout(x, a.Config.Dropout), w(prefix+".lora_A.weight")) // [.., r]
+			return Add(y, MulScalar(enc.Project(h, w(prefix+".lora_B.weight")), scale))
+		}
+	}
 	tokens := enc.Forward(ids, mask)
 	poolMask := ConvertDType(mask, dtypes.Float32)
 	if !m.Pooling.IncludePrompt && opts.PromptLength != nil {
@@ -41,15 +52,19 @@ func (m *SentenceTransformer) EmbedGraph(params []*Node, ids, mask *Node, opts F
 	return x, enc
 }
 
-// weightsFunc maps parameter names to the given nodes; unknown names panic inside graph building
-// (a programming error, reported as an error by the executor).
+// weightsFunc maps parameter names to the given nodes (laid out as GraphParams); unknown names
+// panic inside graph building (a programming error, reported as an error by the executor).
 func (m *SentenceTransformer) weightsFunc(params []*Node) bert.Weights {
 	return func(name string) *Node {
-		i := m.Weights.Index(name)
-		if i < 0 {
-			panic(fmt.Errorf("model has no tensor %q", name))
+		if i := m.Weights.Index(name); i >= 0 {
+			return params[i]
 		}
-		return params[i]
+		if m.Adapter != nil {
+			if i := m.Adapter.Weights.Index(name); i >= 0 {
+				return params[len(m.Weights.Values)+i]
+			}
+		}
+		panic(fmt.Errorf("model has no tensor %q", name))
 	}
 }
 

@@ -53,7 +53,7 @@ func New(ic InitConfig, opts ...Option) (*SentenceTransformer, error) {
 	set(&cfg.NumAttentionHeads, ic.NumHeads)
 	set(&cfg.IntermediateSize, ic.IntermediateSize)
 	set(&cfg.MaxPositionEmbeddings, ic.MaxPositionEmbeddings)
-	m := &SentenceTransformer{Source: "new", Dir: "", files: map[string][]byte{}, backend: o.backend, log: o.log,
+	m := &SentenceTransformer{Source: "", Dir: "", files: map[string][]byte{}, backend: o.backend, log: o.log,
 		SimilarityFn: "cosine", Normalize: ic.Normalize, DoLowerCase: ic.DoLowerCase, Config: &cfg}
 	for _, f := range tokenizerFiles {
 		if data, err := os.ReadFile(filepath.Join(ic.TokenizerDir, f)); err == nil {

@@ -89,8 +89,38 @@ func Load(nameOrDir string, opts ...Option) (*SentenceTransformer, error) {
 	return m, nil
 }
 
-// loadDir loads a model from a local folder.
+// loadDir loads a model from a local folder. A sentence-transformers adapter folder (LoRA:
+// adapter_config.json without config.json) loads its base model, then the adapter.
 func loadDir(dir string, o *options) (*SentenceTransformer, error) {
+	if fileExists(filepath.Join(dir, "adapter_config.json")) && !fileExists(filepath.Join(dir, "config.json")) {
+		var ac struct {
+			Base     string `json:"base_model_name_or_path"`
+			PeftType string `json:"peft_type"`
+		}
+		if err := readJSONFile(filepath.Join(dir, "adapter_config.json"), &ac); err != nil {
+			return nil, err
+		}
+		if ac.PeftType != "LORA" {
+			return nil, fmt.Errorf("%s: peft_type %q is not supported (only LORA)", filepath.Join(dir, "adapter_config.json"), ac.PeftType)
+		}
+		if ac.Base == "" {
+			return nil, fmt.Errorf("%s: base_model_name_or_path is empty: the adapter's base model is unknown", filepath.Join(dir, "adapter_config.json"))
+		}
+		baseDir, err := resolveModelDir(ac.Base, o)
+		if err != nil {
+			return nil, fmt.Errorf("adapter %s: base model: %w", dir, err)
+		}
+		m, err := loadDir(baseDir, o)
+		if err != nil {
+			return nil, fmt.Errorf("adapter %s: base model %s: %w", dir, ac.Base, err)
+		}
+		m.Source = ac.Base
+		if err := m.loadAdapter(dir); err != nil {
+			return nil, err
+		}
+		m.Dir = dir
+		return m, nil
+	}
 	m := &SentenceTransformer{Dir: dir, files: map[string][]byte{}, backend: o.backend, log: o.log, SimilarityFn: "cosine"}
 	mods, err := readModules(dir)
 	noModules := errors.Is(err, fs.ErrNotExist)
@@ -150,7 +180,24 @@ func loadDir(dir string, o *options) (*SentenceTransformer, error) {
 	if m.Weights, err = loadWeights(m, tdir, dir); err != nil {
 		return nil, err
 	}
+	if fileExists(filepath.Join(tdir, "adapter_config.json")) {
+		if err := m.loadAdapter(tdir); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// readJSONFile decodes a JSON file into v, naming the file in errors.
+func readJSONFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	return nil
 }
 
 // tokenizerFiles are copied verbatim from the source folder when the model is saved.

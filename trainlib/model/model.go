@@ -55,6 +55,8 @@ type SentenceTransformer struct {
 	SimilarityFn string
 
 	Weights *Weights
+	// Adapter is the attached LoRA adapter, if any (see AddAdapter).
+	Adapter *Adapter
 
 	// files keeps the verbatim content of files saved back unchanged (tokenizer files) and of the
 	// JSON configs whose unknown fields are preserved.
@@ -78,6 +80,16 @@ type Dense struct {
 	Activation string
 	// extra holds unknown config fields, written back on save.
 	extra map[string]json.RawMessage
+}
+
+// resetExecs drops compiled graphs whose inputs changed (an adapter attached or merged).
+func (m *SentenceTransformer) resetExecs() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.encodeExec != nil {
+		m.encodeExec.Finalize()
+		m.encodeExec = nil
+	}
 }
 
 // Dim returns the dimension of the sentence embeddings.
@@ -136,6 +148,10 @@ func (m *SentenceTransformer) String() string {
 			fmt.Fprintf(&b, " (default %q)", m.DefaultPromptName)
 		}
 		b.WriteString("\n")
+	}
+	if a := m.Adapter; a != nil {
+		fmt.Fprintf(&b, "LoRA adapter: r=%d, alpha=%g, dropout=%g on %d linear layers (%s trainable parameters)\n",
+			a.Config.R, a.Config.Alpha, a.Config.Dropout, len(a.modules), humanCount(a.Weights.NumParams()))
 	}
 	fmt.Fprintf(&b, "Weights: %s\n", m.WeightsFrom)
 	if m.backend != nil {

@@ -17,7 +17,8 @@ import (
 const Version = "0.1.0"
 
 // Save writes a complete sentence-transformers folder that Python's SentenceTransformer(dir) loads
-// unchanged: config.json, model.safetensors, the tokenizer files, modules.json,
+// unchanged (with a LoRA adapter attached: sentence-transformers' adapter folder, whose
+// adapter_config.json points at the base model — call MergeAdapter first for a standalone model): config.json, model.safetensors, the tokenizer files, modules.json,
 // sentence_bert_config.json, config_sentence_transformers.json, 1_Pooling/config.json, the Dense
 // folders and 2_Normalize/ when used. The classic module names are used, which every
 // sentence-transformers version reads.
@@ -93,11 +94,27 @@ func (m *SentenceTransformer) writeFiles(dir string) error {
 		}
 		return write(rel, data)
 	}
-	if err := writeJSON("config.json", m.Config); err != nil {
-		return err
-	}
 	byFile, err := m.tensorsByFile()
 	if err != nil {
+		return err
+	}
+	if a := m.Adapter; a != nil {
+		if a.BaseModel == "" {
+			return fmt.Errorf("save: the model has a LoRA adapter but its base model was never saved, so the adapter folder " +
+				"could not name it: save the base model first (Save, then LoadModel(dir) and AddAdapter), or MergeAdapter to save one standalone model")
+		}
+		// sentence-transformers' adapter folder: the transformer's weights stay in the base model
+		// (adapter_config.json's base_model_name_or_path); only the LoRA matrices are written.
+		delete(byFile, "model.safetensors")
+		ts, err := a.adapterTensors()
+		if err != nil {
+			return fmt.Errorf("save: %w", err)
+		}
+		byFile["adapter_model.safetensors"] = ts
+		if err := writeJSON("adapter_config.json", a.adapterConfigJSON()); err != nil {
+			return err
+		}
+	} else if err := writeJSON("config.json", m.Config); err != nil {
 		return err
 	}
 	for rel, ts := range byFile {

@@ -179,6 +179,20 @@ func fileExists(p string) bool {
 // LoadWeightsFrom replaces the model's weights with those saved in dir (a folder written by Save
 // for the same architecture, e.g. a training checkpoint), checking every tensor's name and shape.
 func (m *SentenceTransformer) LoadWeightsFrom(dir string) error {
+	if m.Adapter != nil {
+		a, err := m.readAdapter(dir)
+		if err != nil {
+			return err
+		}
+		for i, name := range m.Adapter.Weights.Names {
+			j := a.Weights.Index(name)
+			if j < 0 || !equalInts(a.Weights.Shapes[j], m.Adapter.Weights.Shapes[i]) {
+				return fmt.Errorf("%s: adapter tensor %q is missing or has another shape", dir, name)
+			}
+			m.Adapter.Weights.Values[i] = a.Weights.Values[j]
+		}
+		return nil
+	}
 	w, err := loadWeights(m, dir, dir)
 	if err != nil {
 		return err

@@ -1,0 +1,59 @@
+package perf_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/embedtune/embedtune/trainlib/internal/perf"
+	"github.com/gomlx/gomlx/core/graph"
+)
+
+func TestCountingBackendCountsCompilations(t *testing.T) {
+	inner, err := backend.New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := perf.NewCountingBackend(inner)
+	exec, err := graph.NewExec(cb, func(x *graph.Node) *graph.Node { return graph.MulScalar(x, 2) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   any
+		want int64
+	}{
+		{[]float32{1, 2}, 1},    // First shape: compiled.
+		{[]float32{3, 4}, 1},    // Same shape: cached.
+		{[]float32{1, 2, 3}, 2}, // New shape: compiled again.
+		{float32(5), 3},
+		{[]float32{5, 6}, 3},
+	} {
+		out, err := exec.Exec(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[0].FinalizeAll()
+		if got := cb.Compilations(); got != c.want {
+			t.Fatalf("after input %v: %d compilations, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+func TestHeapSamplerSeesPeak(t *testing.T) {
+	const size = 64 << 20
+	h := perf.StartHeapSampler(time.Millisecond)
+	buf := make([]byte, size)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	time.Sleep(20 * time.Millisecond)
+	runtime.KeepAlive(buf)
+	if peak := h.Stop(); peak < size {
+		t.Fatalf("peak heap %d bytes, want at least the %d-byte buffer alive while sampling", peak, size)
+	}
+	if runtime.GOOS == "linux" && perf.MaxRSS() < size {
+		t.Fatalf("max RSS %d bytes, want at least %d", perf.MaxRSS(), size)
+	}
+}

@@ -1,0 +1,21 @@
+//go:build unix
+
+package perf
+
+import (
+	"runtime"
+	"syscall"
+)
+
+// MaxRSS returns the process's peak resident set size in bytes (getrusage ru_maxrss), or 0 where
+// the system does not report it. It never decreases: it covers the whole process so far.
+func MaxRSS() uint64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return uint64(ru.Maxrss) // Bytes on Darwin.
+	}
+	return uint64(ru.Maxrss) * 1024 // Kilobytes on Linux and the BSDs.
+}
