@@ -9,7 +9,12 @@
 #      and the training table where the cells' tags expect them, the echarts library embedded exactly once;
 #   5. exports each to HTML with the offline template and with nbconvert's stock "lab" template, opens the
 #      exports in headless Chromium with every request outside the machine blocked, screenshots them and
-#      checks every chart area has drawn pixels (and that the offline export requested nothing outside).
+#      checks every chart area has drawn pixels (and that the offline export requested nothing outside);
+#   6. (default notebooks only) runs the tutorial notebooks pointed at a missing dataset, model and output
+#      folder and checks each cell shows at most one clear error box, with no failing cell or stack trace.
+#
+# Unless EMBEDTUNE_MODEL is set, the tutorial notebooks run offline on generated fixtures
+# (scripts/notebook_fixtures.sh: a tiny random BERT, 1,340 SQuAD (question, context) pairs, 40 steps).
 #
 #   scripts/test_notebooks.sh [NOTEBOOK.ipynb ...]
 #
@@ -17,6 +22,7 @@
 # screenshots) go to build/notebooks/. Environment:
 #   EMBEDTUNE_NOTEBOOK_CELL_TIMEOUT  seconds allowed per cell (default 900)
 #   EMBEDTUNE_NOTEBOOK_OUT           artifacts folder (default <repo>/build/notebooks)
+#   EMBEDTUNE_NOTEBOOK_BAD_INPUT=0   skips step 6
 # Notebooks also receive the caller's environment (EMBEDTUNE_MODEL, EMBEDTUNE_MAX_STEPS, ...).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +34,9 @@ say() { echo "test_notebooks: $*" >&2; }
 "$root/kernel/install.sh"
 "$root/scripts/browser_setup.sh"
 export GOEXPERIMENT=simd
+if [ -z "${EMBEDTUNE_MODEL:-}" ]; then
+  eval "$("$root/scripts/notebook_fixtures.sh")"
+fi
 
 if [ $# -gt 0 ]; then
   notebooks=("$@")
@@ -88,6 +97,29 @@ for nb in "${notebooks[@]}"; do
     failures+=("$nb")
   fi
 done
+# bad_input NAME TEXT...: runs notebooks/NAME.ipynb with the bad EMBEDTUNE_* settings of the environment; every
+# TEXT must appear in an error box.
+bad_input() {
+  local name=$1 needles=()
+  shift
+  for n in "$@"; do needles+=(--bad-input "$n"); done
+  say "bad input: $name ($*)"
+  if "$jupyter" nbconvert --to notebook --execute --allow-errors --ExecutePreprocessor.timeout="$timeout" \
+    --ExecutePreprocessor.kernel_name=embedtune --output-dir "$out/bad-input" --output "$name" \
+    "$root/notebooks/$name.ipynb" >"$out/bad-input/$name.log" 2>&1 &&
+    "$py" "$root/tests/notebooks/check_outputs.py" "${needles[@]}" "$out/bad-input/$name.ipynb"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("notebooks/$name.ipynb (bad input)")
+  fi
+}
+if [ $# -eq 0 ] && [ "${EMBEDTUNE_NOTEBOOK_BAD_INPUT:-1}" != 0 ]; then
+  mkdir -p "$out/bad-input"
+  EMBEDTUNE_DATASET=$out/bad-input/no-such-dataset.jsonl EMBEDTUNE_MODEL=$out/bad-input/no-such-model \
+    EMBEDTUNE_OUTPUT_DIR=$out/bad-input/no-such-run bad_input 01_finetune_embedder no-such-dataset no-such-model no-such-run
+  EMBEDTUNE_OUTPUT_DIR=$out/bad-input/no-such-run bad_input 02_evaluate_and_compare no-such-run
+fi
 for f in "${failures[@]}"; do say "FAILED: $f"; done
 say "artifacts in $out"
 echo "notebooks: $passed passed, $failed failed"

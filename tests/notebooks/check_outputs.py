@@ -16,17 +16,40 @@ charts. Cell tags state what a cell must show:
                              when the table has that column), followed by the loss chart
   expect-table               an embedtune table
   expect-summary             an embedtune summary (e.g. a model summary)
+  expect-dataset             a dataset table (Dataset.HTML, e.g. ds.Head(10))
+  expect-comparison          a base vs fine-tuned retrieval comparison (evaluation.RetrievalComparison.HTML)
   expect-error               an embedtune error box (a notebook pointed at bad input shows one clear error)
+
+An embedtune error box in a cell without the expect-error tag is a failure: notebooks show errors in the
+cell output (display.HTML(err)) without failing the cell, so the box is what a test must catch.
+
+    check_outputs.py --bad-input TEXT [--bad-input TEXT2 ...] EXECUTED.ipynb...
+
+checks a notebook executed on purpose with a bad input (a missing model, dataset or output folder): no cell
+fails or writes to stderr (no panic, no stack trace), no cell shows more than one error box, and each TEXT
+(e.g. a missing path) is mentioned by some error box.
 
 Prints one line per problem and a closing "N passed, N failed" line; exits 1 if any notebook fails.
 """
 import argparse
+import html
 import html.parser
 import json
 import re
 import sys
 
 LIB_MARK = "data-embedtune-echarts="
+ERROR_MARK = 'class="embedtune-error"'
+
+
+def error_texts(h):
+    """The texts of the embedtune error boxes in an HTML fragment."""
+    out = []
+    for part in h.split(ERROR_MARK)[1:]:
+        body = part.split(">", 1)[1] if ">" in part else part
+        text = re.sub(r"<[^>]*>", "", body.split("</div>", 1)[0])
+        out.append(html.unescape(text).strip())
+    return out
 
 
 def cell_html(cell):
@@ -151,8 +174,14 @@ def check_executed(path):
             problems.append(f"{where}: expect-table: no table in the outputs")
         if "expect-summary" in tags and 'class="embedtune-summary"' not in h:
             problems.append(f"{where}: expect-summary: no summary in the outputs")
-        if "expect-error" in tags and 'class="embedtune-error"' not in h:
+        if "expect-dataset" in tags and 'class="embedtune-dataset"' not in h:
+            problems.append(f"{where}: expect-dataset: no dataset table in the outputs")
+        if "expect-comparison" in tags and 'class="embedtune-retrieval-comparison"' not in h:
+            problems.append(f"{where}: expect-comparison: no retrieval comparison in the outputs")
+        if "expect-error" in tags and ERROR_MARK not in h:
             problems.append(f"{where}: expect-error: no error box in the outputs")
+        if "expect-error" not in tags and ERROR_MARK in h:
+            problems.append(f"{where}: error box: {error_texts(h)[0][:300]}")
         if 'class="embedtune-chart-missing"' in h:
             problems.append(f"{where}: a chart says the echarts library is not installed (run kernel/install.sh)")
     if first_chart is not None:
@@ -160,6 +189,33 @@ def check_executed(path):
             problems.append(f"{path}: the echarts library is embedded {lib_count} times, expected exactly once")
         elif first_lib > first_chart:
             problems.append(f"{path}: the echarts library is embedded after the first chart")
+    return problems
+
+
+def check_bad_input(path, needles):
+    """A notebook executed with a bad input: one clear error per cell at most, no failure, no stderr, and every
+    needle mentioned by some error box."""
+    with open(path, encoding="utf-8") as f:
+        nb = json.load(f)
+    problems, found = [], set()
+    for idx, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        where = f"{path}: cell {idx} ({cell.get('id', '?')})"
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "error":
+                problems.append(f"{where}: the cell failed ({out.get('ename')}: {out.get('evalue')}) instead of showing an error box")
+            if kind == "stream" and out.get("name") == "stderr":
+                text = "".join(out.get("text", ""))
+                problems.append(f"{where}: stderr output: {text.strip()[:300]}")
+        errs = error_texts(cell_html(cell))
+        if len(errs) > 1:
+            problems.append(f"{where}: {len(errs)} error boxes, expected at most one: {errs}")
+        found.update(n for n in needles if any(n in e for e in errs))
+    for n in needles:
+        if n not in found:
+            problems.append(f"{path}: no error box mentions {n!r}")
     return problems
 
 
@@ -183,12 +239,19 @@ def check_committed(path):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--committed", action="store_true", help="check source notebooks carry no outputs")
+    ap.add_argument("--bad-input", metavar="TEXT", action="append",
+                    help="check notebooks executed with a bad input whose error boxes mention TEXT (see above)")
     ap.add_argument("notebooks", nargs="+")
     args = ap.parse_args(argv)
     passed = failed = 0
     for path in args.notebooks:
         try:
-            problems = check_committed(path) if args.committed else check_executed(path)
+            if args.committed:
+                problems = check_committed(path)
+            elif args.bad_input is not None:
+                problems = check_bad_input(path, args.bad_input)
+            else:
+                problems = check_executed(path)
         except (OSError, ValueError) as e:
             problems = [f"{path}: cannot read the notebook: {e}"]
         if problems:

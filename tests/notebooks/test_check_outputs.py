@@ -20,6 +20,10 @@ TABLE = ('<div class="embedtune-training-log"><div class="embedtune-table"><tabl
 TABLE_NO_VAL = TABLE.replace("0.375976", "No log")
 TABLE_NO_ROWS = ('<div class="embedtune-training-log"><div class="embedtune-table"><table><thead><tr><th>Step</th>'
                  "<th>Training Loss</th></tr></thead><tbody></tbody></table></div>" + CHART + "</div>")
+ERROR_BOX = ('<div class="embedtune-error" style="color:#611a15;"><b>Error:</b> no such folder '
+             '&quot;/x/model&quot;</div>')
+DATASET = '<div class="embedtune-dataset"><table class="dataframe"><tr><td>q</td></tr></table></div>'
+COMPARISON = '<div class="embedtune-retrieval-comparison"><p><b>fine-tuned vs base</b></p></div>'
 
 
 def html_out(h):
@@ -75,10 +79,41 @@ class CheckExecutedTest(unittest.TestCase):
             ("assets missing", notebook(cell([html_out('<div class="embedtune-chart-missing">x</div>')])),
              "not installed"),
             ("expect-error", notebook(cell([html_out("<p>fine</p>")], tags=["expect-error"])), "no error box"),
+            ("expected error box", notebook(cell([html_out(ERROR_BOX)], tags=["expect-error"])), None),
+            ("unexpected error box", notebook(cell([html_out(ERROR_BOX)])), "error box: Error: no such folder"),
+            ("dataset", notebook(cell([html_out(DATASET)], tags=["expect-dataset"])), None),
+            ("missing dataset", notebook(cell([html_out("<table></table>")], tags=["expect-dataset"])), "expect-dataset"),
+            ("comparison", notebook(cell([html_out(COMPARISON)], tags=["expect-comparison"])), None),
+            ("missing comparison", notebook(cell([html_out(DATASET)], tags=["expect-comparison"])), "expect-comparison"),
         ]
         for name, nb, want in cases:
             with self.subTest(name):
                 problems = self.run_check(nb)
+                if want is None:
+                    self.assertEqual(problems, [])
+                else:
+                    self.assertTrue(any(want in p for p in problems), f"{want!r} not in {problems}")
+
+
+class CheckBadInputTest(unittest.TestCase):
+    def test_cases(self):
+        stderr = {"output_type": "stream", "name": "stderr", "text": "panic: x"}
+        failure = {"output_type": "error", "ename": "ERROR", "evalue": "exit status 2", "traceback": []}
+        cases = [
+            ("one box per cell", notebook(cell([html_out("<p>ok</p>")]), cell([html_out(ERROR_BOX)]),
+                                          cell([html_out(ERROR_BOX)])), None),
+            ("one needle absent", notebook(cell([html_out(ERROR_BOX)])), "no error box mentions '/y'"),
+            ("two boxes", notebook(cell([html_out(ERROR_BOX), html_out(ERROR_BOX)])), "2 error boxes"),
+            ("cell failed", notebook(cell([html_out(ERROR_BOX), failure])), "the cell failed"),
+            ("stderr", notebook(cell([html_out(ERROR_BOX), stderr])), "stderr output"),
+        ]
+        for name, nb, want in cases:
+            with self.subTest(name), tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, "nb.ipynb")
+                with open(p, "w") as f:
+                    json.dump(nb, f)
+                needles = ['"/x/model"', "/y"] if name == "one needle absent" else ['"/x/model"']
+                problems = check_outputs.check_bad_input(p, needles)
                 if want is None:
                     self.assertEqual(problems, [])
                 else:
