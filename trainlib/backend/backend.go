@@ -9,9 +9,24 @@
 //     folders (~/.local/lib/go-xla, /usr/local/lib/go-xla, the system library path) or the plugin
 //     shipped inside an installed Python "jax-cuda13-pjrt" / "jax-cuda12-pjrt" package.
 //  3. XLA CPU, when its plugin is installed.
-//  4. The pure-Go backend configured as "go:ops_sequential": operations run one at a time while
-//     each matrix multiplication still uses every core, a configuration that cannot deadlock on
-//     training graphs on small machines (go-xla's default inter-op parallel scheduler can).
+//  4. The pure-Go backend configured as [GoDefaultConfig], "go:parallelism=-1" (see below).
+//
+// # The pure-Go backend's configuration
+//
+// The Go backend runs independent operations of a graph concurrently (when a single computation
+// is running) and splits each matrix multiplication between workers, both drawing from one
+// worker pool. Its default pool has 2×GOMAXPROCS slots, and a slot is held while its task waits
+// for more slots: an operation scheduled on the pool that multiplies matrices waits in
+// Pool.Saturate for a free slot to start its own workers, so as soon as 2×GOMAXPROCS matrix
+// multiplications are ready at the same time (4 on a 2-core machine; a training step's backward
+// pass has two independent products per linear layer) every slot is held by a waiting task and
+// the computation deadlocks. "parallelism=-1" makes the pool unbounded: scheduling never waits
+// for a slot (each matrix multiplication still starts only GOMAXPROCS workers), so this cannot
+// happen, and independent operations (the query and passage columns of a training step, the
+// single-threaded element-wise operations of one with the products of the other, AdamW's
+// per-parameter updates) use both cores. "go:ops_sequential" (one operation at a time, each
+// product on every core) is the other configuration that cannot deadlock; it is slower for
+// training. "go" alone means [GoDefaultConfig].
 //
 // Nothing is ever downloaded at run time: go-xla's auto-installer is disabled.
 // Building with -tags noxla removes XLA (and cgo) entirely.
@@ -36,8 +51,9 @@ import (
 // EnvVar is the environment variable that forces a backend configuration.
 const EnvVar = compute.ConfigEnvVar
 
-// GoDefaultConfig is the configuration used for the pure-Go backend when none is given.
-const GoDefaultConfig = "go:ops_sequential"
+// GoDefaultConfig is the configuration used for the pure-Go backend when none is given: an
+// unbounded worker pool, which cannot deadlock (see the package documentation).
+const GoDefaultConfig = "go:parallelism=-1"
 
 // Default returns the process-wide backend, created on first use by [New] with the environment's
 // settings. Backends hold device clients and compiled kernels, so one per process is the norm.
@@ -79,7 +95,7 @@ func normalize(config string) string {
 
 // newWithConfig wraps compute.NewWithConfig, which panics on unknown backend names.
 func newWithConfig(config string) (b compute.Backend, err error) {
-	name, _, _ := strings.Cut(config, ":")
+	name, options, _ := strings.Cut(config, ":")
 	if name == "xla" && !xlaAvailable {
 		return nil, fmt.Errorf("backend %q: this binary was built with -tags noxla; rebuild without it to use XLA", config)
 	}
@@ -88,11 +104,37 @@ func newWithConfig(config string) (b compute.Backend, err error) {
 			b, err = nil, fmt.Errorf("backend %q: %v (compiled-in backends: %s)", config, r, strings.Join(compute.List(), ", "))
 		}
 	}()
-	b, err = compute.NewWithConfig(config)
+	create := func() { b, err = compute.NewWithConfig(config) }
+	if name == "go" && strings.Contains(options, "parallelism=") {
+		// The Go backend prints "Go backend: parallelism set to N" on standard output, which would
+		// corrupt the JSON Lines the CLI writes there.
+		withStdoutDiscarded(create)
+	} else {
+		create()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("backend %q: %w", config, err)
 	}
 	return b, nil
+}
+
+// stdoutMu serializes withStdoutDiscarded's swaps of os.Stdout.
+var stdoutMu sync.Mutex
+
+// withStdoutDiscarded runs fn with os.Stdout pointing to the null device, and restores it.
+func withStdoutDiscarded(fn func()) {
+	stdoutMu.Lock()
+	defer stdoutMu.Unlock()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		fn()
+		return
+	}
+	defer null.Close()
+	saved := os.Stdout
+	os.Stdout = null
+	defer func() { os.Stdout = saved }()
+	fn()
 }
 
 // IsGo reports whether b is the pure-Go backend.

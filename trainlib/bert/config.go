@@ -13,6 +13,12 @@
 //
 // LayerNorm(x) = (x-μ)/√(σ²+ε)·γ + β with the biased variance σ², act is GELU (erf form) unless
 // config.json says otherwise. Linear weights are stored [out, in] as in PyTorch.
+//
+// In float32 (the default compute dtype) the linear layers, LayerNorm, GELU and attention come from
+// trainlib/internal/fastops: the backend's fused forward operations with closed-form gradients and
+// matrix products laid out for the pure-Go backend's kernels (see its documentation; the
+// benchmarks in trainlib/model and trainlib measure them). Mixed precision keeps the plain
+// formulation.
 package bert
 
 import (

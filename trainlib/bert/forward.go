@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/embedtune/embedtune/trainlib/internal/fastops"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // Graph-building code reads better with the dot import.
 )
 
@@ -64,33 +66,57 @@ func (e *Encoder) Forward(ids, mask *Node) *Node {
 	word := Gather(e.W("embeddings.word_embeddings.weight"), Reshape(ids, B, L, 1)) // [B, L, H]
 	pos := Slice(e.W("embeddings.position_embeddings.weight"), AxisRange(0, L))     // [L, H]
 	typ := Slice(e.W("embeddings.token_type_embeddings.weight"), AxisRange(0, 1))   // [1, H]
-	x := Add(Add(word, Reshape(pos, 1, L, H)), Reshape(typ, 1, 1, H))               // [B, L, H]
+	x := Add(word, Reshape(Add(typ, pos), 1, L, H))                                 // [B, L, H]
 	x = e.LayerNorm(x, "embeddings.LayerNorm")
 	x = e.dropout(x, cfg.HiddenDropoutProb)
 
-	keep := NotEqual(ConvertDType(mask, dtypes.Float32), ScalarZero(g, dtypes.Float32)) // [B, L] bool
-	keep = BroadcastToDims(Reshape(keep, B, 1, 1, L), B, cfg.NumAttentionHeads, L, L)
+	var att attentionMask
+	if e.fast() {
+		att.bias = fastops.AttentionBias(mask, cfg.NumAttentionHeads, dtypes.Float32) // [B·n, L, L], shared by all layers.
+	} else {
+		keep := NotEqual(ConvertDType(mask, dtypes.Float32), ScalarZero(g, dtypes.Float32)) // [B, L] bool
+		att.keep = BroadcastToDims(Reshape(keep, B, 1, 1, L), B, cfg.NumAttentionHeads, L, L)
+	}
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		x = e.layer(l, x, keep)
+		x = e.layer(l, x, att)
 	}
 	return x
 }
 
+// attentionMask holds the padding mask in the form the layers use: an additive bias for the
+// float32 path (fastops.Attention), a boolean mask for mixed precision.
+type attentionMask struct{ bias, keep *Node }
+
+// fast reports whether the float32 operations of package fastops (fused forward passes,
+// closed-form gradients, matrix products in the pure-Go backend's fast layout) are used; mixed
+// precision keeps the plain formulation.
+func (e *Encoder) fast() bool { return e.Opts.ComputeDType == dtypes.Float32 }
+
 // layer applies transformer block l.
-func (e *Encoder) layer(l int, x, keep *Node) *Node {
+func (e *Encoder) layer(l int, x *Node, att attentionMask) *Node {
 	cfg := e.Cfg
 	B, L, H := x.Shape().Dimensions[0], x.Shape().Dimensions[1], cfg.HiddenSize
 	n, d := cfg.NumAttentionHeads, cfg.HeadDim()
 	p := fmt.Sprintf("encoder.layer.%d.", l)
-	q := Reshape(e.linear(p+"attention.self.query", x), B, L, n, d)
-	k := Reshape(e.linear(p+"attention.self.key", x), B, L, n, d)
-	v := Reshape(e.linear(p+"attention.self.value", x), B, L, n, d)
-	scores := e.matmul("blnd,bmnd->bnlm", q, k) // [B, n, L, L]
-	scores = MulScalar(scores, 1/math.Sqrt(float64(d)))
-	scores = Where(keep, scores, Infinity(x.Graph(), dtypes.Float32, -1)) // Masked keys get exp(-inf)=0.
-	probs := Softmax(scores, -1)
-	probs = e.dropout(probs, cfg.AttentionProbsDropoutProb)
-	ctx := Reshape(e.matmul("bnlm,bmnd->blnd", probs, v), B, L, H)
+	var ctx *Node
+	if e.fast() {
+		// Scaling Q by 1/√d (L·H values) instead of the scores (L²·n values).
+		q := Reshape(MulScalar(e.linear(p+"attention.self.query", x), 1/math.Sqrt(float64(d))), B, L, n, d)
+		k := Reshape(e.linear(p+"attention.self.key", x), B, L, n, d)
+		v := Reshape(e.linear(p+"attention.self.value", x), B, L, n, d)
+		drop := e.dropoutMask(shapes.Make(dtypes.Float32, B*n, L, L), cfg.AttentionProbsDropoutProb)
+		ctx = Reshape(fastops.Attention(q, k, v, att.bias, drop), B, L, H)
+	} else {
+		q := Reshape(e.linear(p+"attention.self.query", x), B, L, n, d)
+		k := Reshape(e.linear(p+"attention.self.key", x), B, L, n, d)
+		v := Reshape(e.linear(p+"attention.self.value", x), B, L, n, d)
+		scores := e.matmul("blnd,bmnd->bnlm", q, k) // [B, n, L, L]
+		scores = MulScalar(scores, 1/math.Sqrt(float64(d)))
+		scores = Where(att.keep, scores, Infinity(x.Graph(), dtypes.Float32, -1)) // Masked keys get exp(-inf)=0.
+		probs := Softmax(scores, -1)
+		probs = e.dropout(probs, cfg.AttentionProbsDropoutProb)
+		ctx = Reshape(e.matmul("bnlm,bmnd->blnd", probs, v), B, L, H)
+	}
 	a := e.dropout(e.linear(p+"attention.output.dense", ctx), cfg.HiddenDropoutProb)
 	a = e.LayerNorm(Add(a, x), p+"attention.output.LayerNorm")
 	act, _ := activation(cfg.HiddenAct)
@@ -121,6 +147,9 @@ func (e *Encoder) linear(prefix string, x *Node) *Node {
 func (e *Encoder) Linear(prefix string, x *Node) *Node {
 	w := e.W(prefix + ".weight")
 	b := e.W(prefix + ".bias")
+	if e.fast() {
+		return fastops.Linear(x, w, b)
+	}
 	y := e.Project(x, w)
 	return Add(y, ExpandLeftToRank(b, y.Rank()))
 }
@@ -128,47 +157,49 @@ func (e *Encoder) Linear(prefix string, x *Node) *Node {
 // Project computes x·Wᵀ (no bias) for W [out, in], contracting x's last axis, in the compute dtype.
 func (e *Encoder) Project(x, w *Node) *Node {
 	ct := e.Opts.ComputeDType
-	if ct != dtypes.Float32 {
-		x, w = ConvertDType(x, ct), ConvertDType(w, ct)
+	if ct == dtypes.Float32 {
+		return fastops.Linear(x, w, nil)
 	}
-	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
-	if ct != dtypes.Float32 {
-		y = ConvertDType(y, dtypes.Float32)
-	}
-	return y
+	x, w = ConvertDType(x, ct), ConvertDType(w, ct)
+	return ConvertDType(DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil), dtypes.Float32)
 }
 
-// LayerNorm normalizes the last axis: (x-μ)/√(σ²+ε)·γ + β, σ² the biased variance.
+// LayerNorm normalizes the last axis: (x-μ)/√(σ²+ε)·γ + β, σ² the biased variance (in float32,
+// also under mixed precision).
 func (e *Encoder) LayerNorm(x *Node, prefix string) *Node {
-	mean := ReduceAndKeep(x, ReduceMean, -1)
-	centered := Sub(x, mean)
-	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
-	y := Div(centered, Sqrt(AddScalar(variance, e.Cfg.LayerNormEps)))
-	gamma := ExpandLeftToRank(e.W(prefix+".weight"), x.Rank())
-	beta := ExpandLeftToRank(e.W(prefix+".bias"), x.Rank())
-	return Add(Mul(y, gamma), beta)
+	return fastops.LayerNorm(x, e.W(prefix+".weight"), e.W(prefix+".bias"), e.Cfg.LayerNormEps)
 }
 
 // dropout zeroes each value with probability p and scales the rest by 1/(1-p) (inverted dropout,
 // as torch.nn.Dropout), only in training mode.
 func (e *Encoder) dropout(x *Node, p float64) *Node {
-	if !e.Opts.Train || p == 0 {
+	m := e.dropoutMask(x.Shape(), p)
+	if m == nil {
 		return x
+	}
+	return Mul(x, m)
+}
+
+// dropoutMask draws a dropout mask of the given shape: 1/(1-p) with probability 1-p, else 0. It
+// returns nil outside training mode or when p is 0.
+func (e *Encoder) dropoutMask(shape shapes.Shape, p float64) *Node {
+	if !e.Opts.Train || p == 0 {
+		return nil
 	}
 	if e.rng == nil {
 		panic(fmt.Errorf("bert: training-mode forward with dropout %g needs an RNG state", p))
 	}
 	var u *Node
-	e.rng, u = RandomUniform(e.rng, x.Shape())
-	keep := GreaterOrEqual(u, Scalar(x.Graph(), x.DType(), p))
-	return Where(keep, MulScalar(x, 1/(1-p)), ZerosLike(x))
+	e.rng, u = RandomUniform(e.rng, shape)
+	g := u.Graph()
+	return Where(GreaterOrEqual(u, Scalar(g, shape.DType, p)), Scalar(g, shape.DType, 1/(1-p)), ScalarZero(g, shape.DType))
 }
 
 // activation maps config.json's hidden_act to its function.
 func activation(name string) (func(*Node) *Node, error) {
 	switch name {
 	case "gelu", "":
-		return geluErf, nil
+		return fastops.Gelu, nil
 	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
 		return geluTanh, nil
 	case "relu":
@@ -177,11 +208,6 @@ func activation(name string) (func(*Node) *Node, error) {
 		return func(x *Node) *Node { return Mul(x, Sigmoid(x)) }, nil
 	}
 	return nil, fmt.Errorf("activation %q is not supported (gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu)", name)
-}
-
-// geluErf is x·Φ(x) = x/2·(1 + erf(x/√2)), transformers' "gelu".
-func geluErf(x *Node) *Node {
-	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
 }
 
 // geluTanh is x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))), transformers' "gelu_new".

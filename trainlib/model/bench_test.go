@@ -81,16 +81,20 @@ func longPassages(b *testing.B, m *model.SentenceTransformer, n int) []string {
 
 // BenchmarkEncode measures Encode on batches of 32 passages of exactly 128 tokens: passages/s
 // and the achieved rate of the encoder's matrix multiplications (bert.Config.MatmulFLOPs), plus
-// the peak Go heap while encoding and the number of graph compilations (all done by the
-// untimed warm-up call).
+// the process's CPU time per operation (on a shared machine, compare it too: it excludes time
+// other processes hold the cores), the peak Go heap while encoding and the number of graph
+// compilations (all done by the untimed warm-up call).
 func BenchmarkEncode(b *testing.B) {
-	inner, err := backend.Default()
+	be, err := backend.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, s := range benchShapes {
 		b.Run(s.name, func(b *testing.B) {
-			be := perf.NewCountingBackend(inner)
+			compiles, err := perf.NewCompileCounter()
+			if err != nil {
+				b.Fatal(err)
+			}
 			m := benchModel(b, s, be)
 			texts := longPassages(b, m, benchBatch)
 			opts := &model.EncodeOptions{BatchSize: benchBatch}
@@ -98,6 +102,7 @@ func BenchmarkEncode(b *testing.B) {
 				b.Fatal(err)
 			}
 			heap := perf.StartHeapSampler(5 * time.Millisecond)
+			cpu0 := perf.CPUTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Encode(texts, opts); err != nil {
@@ -105,13 +110,15 @@ func BenchmarkEncode(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			cpu := perf.CPUTime() - cpu0
 			peak := heap.Stop()
 			secs := b.Elapsed().Seconds()
 			passages := float64(b.N * len(texts))
 			b.ReportMetric(passages/secs, "passages/s")
 			b.ReportMetric(passages*m.Config.MatmulFLOPs(benchSeqLen)/secs/1e9, "GFLOP/s")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-			b.ReportMetric(float64(be.Compilations()), "compiles")
+			b.ReportMetric(float64(compiles.Count()), "compiles")
 		})
 	}
 }
@@ -123,7 +130,8 @@ func BenchmarkEncode(b *testing.B) {
 //	linear     x[T,in]·W[out,in]ᵀ          (forward of a linear layer; T = 4096 tokens)
 //	linear-dx  dy[T,out]·W[out,in]          (its input gradient)
 //	linear-dW  dy[T,out]ᵀ·x[T,in]           (its weight gradient, contracting the tokens)
-//	scores     Q[b,L,d]·K[b,L,d]ᵀ per (sequence, head), b = 32·12
+//	scores     Q[b,L,d]·K[b,L,d]ᵀ per (sequence, head), b = 32·12 (what autodiff and einsum produce)
+//	scores-kT  Q[b,L,d]·Kᵀ[b,d,L] with Kᵀ materialized (what fastops.Attention does)
 //	context    P[b,L,L]·V[b,L,d]
 func BenchmarkDotGeneral(b *testing.B) {
 	be, err := backend.Default()
@@ -156,6 +164,7 @@ func BenchmarkDotGeneral(b *testing.B) {
 		f := 2 * float64(bn*L*L*d)
 		cases = append(cases,
 			mm{s.name + "/scores", []int{bn, L, d}, []int{bn, L, d}, []int{2}, []int{2}, []int{0}, []int{0}, f},
+			mm{s.name + "/scores-kT", []int{bn, L, d}, []int{bn, d, L}, []int{2}, []int{1}, []int{0}, []int{0}, f},
 			mm{s.name + "/context", []int{bn, L, L}, []int{bn, L, d}, []int{2}, []int{1}, []int{0}, []int{0}, f})
 	}
 	for _, c := range cases {

@@ -136,7 +136,10 @@ func TestLoRABadInput(t *testing.T) {
 	if err := m.AddAdapter(model.LoRAConfig{}); err == nil {
 		t.Error("a second adapter was accepted")
 	}
-	dir := saved(t, m)
+	if err := m.Save(t.TempDir()); err == nil || !strings.Contains(err.Error(), "base model was never saved") {
+		t.Errorf("saving an adapter whose base has no folder: %v", err)
+	}
+	dir := saved(t, tinyModel(t, "mean"))
 	os.WriteFile(filepath.Join(dir, "adapter_config.json"), []byte(`{"peft_type": "IA3", "base_model_name_or_path": "x"}`), 0o644)
 	if _, err := model.Load(dir, model.WithLogger(nil)); err == nil || !strings.Contains(err.Error(), "IA3") {
 		t.Errorf("IA3 adapter: %v", err)

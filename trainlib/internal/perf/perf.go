@@ -1,45 +1,71 @@
-// Package perf holds the measuring tools of embedtune's benchmarks: a backend wrapper that counts
-// graph compilations, a sampler of the peak Go heap while a computation runs, and the process's
-// peak resident set size.
+// Package perf holds the measuring tools of embedtune's benchmarks: a counter of GoMLX graph
+// compilations, a sampler of the peak Go heap while a computation runs, and the process's peak
+// resident set size.
 //
 // Example:
 //
-//	inner, _ := backend.Default()
-//	cb := perf.NewCountingBackend(inner)
-//	m, _ := model.New(cfg, model.WithBackend(cb))
+//	compiles, _ := perf.NewCompileCounter()
 //	peak := perf.StartHeapSampler(10 * time.Millisecond)
 //	m.Encode(texts, nil)
-//	fmt.Println(cb.Compilations(), peak.Stop()>>20, "MiB")
+//	fmt.Println(compiles.Count(), "graphs,", peak.Stop()>>20, "MiB peak heap,", perf.MaxRSS()>>20, "MiB max RSS")
 package perf
 
 import (
+	"bytes"
+	"flag"
+	"fmt"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gomlx/compute"
+	"k8s.io/klog/v2"
 )
 
-// CountingBackend forwards everything to the wrapped backend and counts the computations built
-// on it: GoMLX builds one backend Builder per compiled graph (one per new input-shape
-// combination of an Exec), so Compilations is the number of graph compilations.
-type CountingBackend struct {
-	compute.Backend
-	builds atomic.Int64
+// CompileCounter counts the graphs GoMLX builds and compiles (one per new input-shape combination
+// of a graph.Exec, on any backend). It listens to graph.Exec's "Build graph time" log line, which
+// klog emits at verbosity 1 for core/graph/exec.go: the first counter raises that file's
+// verbosity (klog's -vmodule=exec=1) and takes over klog's output for the rest of the process,
+// so use it only in benchmarks and tests.
+type CompileCounter struct{ base int64 }
+
+var (
+	klogOnce      sync.Once
+	klogErr       error
+	compileEvents atomic.Int64
+)
+
+// buildGraphLine is the message graph.Exec logs after building each graph.
+const buildGraphLine = "Build graph time for "
+
+type klogSink struct{}
+
+func (klogSink) Write(p []byte) (int, error) {
+	compileEvents.Add(int64(bytes.Count(p, []byte(buildGraphLine))))
+	return len(p), nil
 }
 
-// NewCountingBackend wraps b.
-func NewCountingBackend(b compute.Backend) *CountingBackend { return &CountingBackend{Backend: b} }
-
-// Builder counts the computation and returns the wrapped backend's builder.
-func (c *CountingBackend) Builder(name string) compute.Builder {
-	c.builds.Add(1)
-	return c.Backend.Builder(name)
+// NewCompileCounter starts counting compilations from now on.
+func NewCompileCounter() (*CompileCounter, error) {
+	klogOnce.Do(func() {
+		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+		klog.InitFlags(fs)
+		for _, kv := range [][2]string{{"logtostderr", "false"}, {"alsologtostderr", "false"}, {"stderrthreshold", "FATAL"}, {"vmodule", "exec=1"}} {
+			if err := fs.Set(kv[0], kv[1]); err != nil {
+				klogErr = fmt.Errorf("configuring klog flag %s: %w", kv[0], err)
+				return
+			}
+		}
+		klog.SetOutput(klogSink{})
+	})
+	if klogErr != nil {
+		return nil, klogErr
+	}
+	return &CompileCounter{base: compileEvents.Load()}, nil
 }
 
-// Compilations returns the number of computations built so far.
-func (c *CountingBackend) Compilations() int64 { return c.builds.Load() }
+// Count returns the number of graphs compiled since the counter was created.
+func (c *CompileCounter) Count() int64 { return compileEvents.Load() - c.base }
 
 // HeapSampler records the largest Go heap (bytes of live and not yet swept objects, the runtime
 // metric /memory/classes/heap/objects:bytes) seen between StartHeapSampler and Stop. The pure-Go
