@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from parity_common import step_timer
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -50,7 +52,6 @@ def train(req, model):
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from transformers import TrainerCallback
 
     anchors, positives = req["anchors"], req["positives"]
     bs = int(req.get("batch_size") or 16)
@@ -59,19 +60,7 @@ def train(req, model):
         raise ValueError(f"need {bs * (steps + 1)} (anchor, positive) pairs for {steps}+1 steps of {bs}, "
                          f"got {len(anchors)} anchors and {len(positives)} positives")
 
-    class StepTimer(TrainerCallback):
-        def __init__(self):
-            self.last, self.seconds = None, []
-
-        def on_train_begin(self, *a, **k):
-            self.last = time.perf_counter()
-
-        def on_step_end(self, *a, **k):
-            now = time.perf_counter()
-            self.seconds.append(now - self.last)
-            self.last = now
-
-    timer = StepTimer()
+    timer = step_timer()
     with tempfile.TemporaryDirectory() as tmp:
         args = SentenceTransformerTrainingArguments(
             output_dir=tmp, max_steps=steps + 1, per_device_train_batch_size=bs,

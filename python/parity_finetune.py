@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+from parity_common import step_timer
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -94,7 +96,6 @@ def main() -> int:
     from sentence_transformers.base.sampler import BatchSamplers, DefaultBatchSampler
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    from transformers import TrainerCallback
 
     torch.set_num_threads(int(req.get("threads") or 2))
     try:
@@ -153,22 +154,7 @@ def main() -> int:
     )
     loss = MultipleNegativesRankingLoss(model, scale=float(args.get("scale", 20.0)))
 
-    class StepTimer(TrainerCallback):
-        """Wall time between consecutive step ends (the first from the start of training)."""
-
-        def __init__(self):
-            self.last = None
-            self.seconds = []
-
-        def on_train_begin(self, *a, **k):
-            self.last = time.perf_counter()
-
-        def on_step_end(self, *a, **k):
-            now = time.perf_counter()
-            self.seconds.append(now - self.last)
-            self.last = now
-
-    timer = StepTimer()
+    timer = step_timer()
     trainer = SentenceTransformerTrainer(model=model, args=targs, train_dataset=train, loss=loss, callbacks=[timer])
     start = time.perf_counter()
     trainer.train()

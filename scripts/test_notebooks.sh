@@ -11,7 +11,9 @@
 #      exports in headless Chromium with every request outside the machine blocked, screenshots them and
 #      checks every chart area has drawn pixels (and that the offline export requested nothing outside);
 #   6. (default notebooks only) runs the tutorial notebooks pointed at a missing dataset, model and output
-#      folder and checks each cell shows at most one clear error box, with no failing cell or stack trace.
+#      folder and checks each cell shows at most one clear error box, with no failing cell or stack trace;
+#   7. (default notebooks only) runs the tutorial notebook again with a LoRA adapter (EMBEDTUNE_LORA_RANK=4,
+#      20 steps): same output checks, and the output folder must hold a PEFT adapter.
 #
 # Unless EMBEDTUNE_MODEL is set, the tutorial notebooks run offline on generated fixtures
 # (scripts/notebook_fixtures.sh: a tiny random BERT, 1,340 SQuAD (question, context) pairs, 40 steps).
@@ -119,6 +121,24 @@ if [ $# -eq 0 ] && [ "${EMBEDTUNE_NOTEBOOK_BAD_INPUT:-1}" != 0 ]; then
   EMBEDTUNE_DATASET=$out/bad-input/no-such-dataset.jsonl EMBEDTUNE_MODEL=$out/bad-input/no-such-model \
     EMBEDTUNE_OUTPUT_DIR=$out/bad-input/no-such-run bad_input 01_finetune_embedder no-such-dataset no-such-model no-such-run
   EMBEDTUNE_OUTPUT_DIR=$out/bad-input/no-such-run bad_input 02_evaluate_and_compare no-such-run
+fi
+if [ $# -eq 0 ] && [ "${EMBEDTUNE_NOTEBOOK_BAD_INPUT:-1}" != 0 ]; then
+  say "LoRA: 01_finetune_embedder with EMBEDTUNE_LORA_RANK=4"
+  mkdir -p "$out/lora"
+  if EMBEDTUNE_LORA_RANK=4 EMBEDTUNE_MAX_STEPS=20 EMBEDTUNE_OUTPUT_DIR=$out/lora/run \
+    "$jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout" \
+    --ExecutePreprocessor.kernel_name=embedtune --output-dir "$out/lora" --output 01_finetune_embedder \
+    "$root/notebooks/01_finetune_embedder.ipynb" >"$out/lora/01_finetune_embedder.log" 2>&1 &&
+    "$py" "$root/tests/notebooks/check_outputs.py" "$out/lora/01_finetune_embedder.ipynb" &&
+    [ -f "$out/lora/run/adapter_config.json" ] && [ -f "$out/lora/run/adapter_model.safetensors" ] &&
+    [ ! -e "$out/lora/run/model.safetensors" ] && grep -q 'LoRA adapter, rank 4' "$out/lora/01_finetune_embedder.ipynb"; then
+    passed=$((passed + 1))
+  else
+    grep -v '^[IWE][0-9]\{4\} ' "$out/lora/01_finetune_embedder.log" | tail -20 >&2 || true
+    ls -la "$out/lora/run" >&2 || true
+    failed=$((failed + 1))
+    failures+=("notebooks/01_finetune_embedder.ipynb (LoRA)")
+  fi
 fi
 for f in "${failures[@]}"; do say "FAILED: $f"; done
 say "artifacts in $out"

@@ -45,3 +45,7 @@ type Dataset = datasets.Dataset
 func LoadDataset(source string, opts ...datasets.Option) (*Dataset, error) {
 	return datasets.Load(source, opts...)
 }
+
+// LoRAConfig configures a LoRA adapter, like peft.LoraConfig: Model.AddAdapter(LoRAConfig{R: 8})
+// freezes the base weights and trains only the adapter (see package model).
+type LoRAConfig = model.LoRAConfig

@@ -52,8 +52,8 @@ func benchTexts(b *testing.B, m *model.SentenceTransformer, n, lo, hi int, pick 
 	return out
 }
 
-// BenchmarkTrainStep measures Trainer.Train on a random MiniLM-shaped model (hidden 384, 6
-// layers, 12 heads, intermediate 1536, vocabulary 30522) with MultipleNegativesRankingLoss:
+// BenchmarkTrainStep measures Trainer.Train on random MiniLM-shaped (hidden 384, 6 layers, 12
+// heads, intermediate 1536) and bge-base-shaped (768, 12, 12, 3072) models, vocabulary 30522, with MultipleNegativesRankingLoss:
 // batches of 16 (query, passage) pairs, queries padded to 32 tokens and passages of 128 tokens,
 // fp32, dropout on, one fused graph per step (forward of both columns, loss, gradient, clipping,
 // AdamW). The first step (which compiles the graph) and the final save are not timed.
@@ -66,6 +66,22 @@ func benchTexts(b *testing.B, m *model.SentenceTransformer, n, lo, hi int, pick 
 // resident memory so far, and compiles the graphs compiled during the whole run (bounded by the
 // length buckets: here one training graph).
 func BenchmarkTrainStep(b *testing.B) {
+	for _, shape := range []struct {
+		name                          string
+		hidden, layers, heads, interm int
+	}{
+		{"MiniLM-L6", 384, 6, 12, 1536},
+		{"bge-base", 768, 12, 12, 3072},
+	} {
+		b.Run(shape.name, func(b *testing.B) {
+			benchTrainStep(b, model.InitConfig{HiddenSize: shape.hidden, NumLayers: shape.layers, NumHeads: shape.heads,
+				IntermediateSize: shape.interm, MaxPositionEmbeddings: 512, MaxSeqLength: benchPassageLen, VocabSize: 30522,
+				Pooling: []string{"mean"}, Normalize: true, Seed: 1})
+		})
+	}
+}
+
+func benchTrainStep(b *testing.B, init model.InitConfig) {
 	be, err := backend.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -78,9 +94,8 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err := synth.Tokenizer(tok, 2000); err != nil {
 		b.Fatal(err)
 	}
-	m, err := model.New(model.InitConfig{HiddenSize: 384, NumLayers: 6, NumHeads: 12, IntermediateSize: 1536,
-		MaxPositionEmbeddings: 512, MaxSeqLength: benchPassageLen, VocabSize: 30522, Pooling: []string{"mean"},
-		Normalize: true, TokenizerDir: tok, Seed: 1}, model.WithLogger(nil), model.WithBackend(be))
+	init.TokenizerDir = tok
+	m, err := model.New(init, model.WithLogger(nil), model.WithBackend(be))
 	if err != nil {
 		b.Fatal(err)
 	}

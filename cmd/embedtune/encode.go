@@ -2,67 +2,78 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"io"
 
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
+// textInput holds the flags shared by encode and tokenize: the model, the texts and their format,
+// the output file and a prompt.
+type textInput struct {
+	model, input, output, format, field, prompt *string
+}
+
+// addTextInputFlags registers textInput's flags on fs; outputHelp describes the output file.
+func addTextInputFlags(fs *flag.FlagSet, outputHelp string) textInput {
+	return textInput{
+		model:  fs.String("model", "", "model folder or Hugging Face Hub id (required)"),
+		input:  fs.String("input", "", "texts: JSON Lines with a \"text\" field, or plain text one per line (\"-\" = stdin)"),
+		output: fs.String("output", "-", outputHelp+" in input order (\"-\" = stdout)"),
+		format: fs.String("format", "auto", "input format: auto, jsonl, text"),
+		field:  fs.String("field", "text", "JSON Lines field holding the text"),
+		prompt: fs.String("prompt", "", "prompt prepended to every text"),
+	}
+}
+
+// load checks the required flags, reads the texts and loads the model.
+func (in textInput) load() ([]string, *model.SentenceTransformer, error) {
+	if *in.model == "" || *in.input == "" {
+		return nil, nil, errors.New("--model and --input are required")
+	}
+	texts, err := readTexts(*in.input, *in.format, *in.field)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := model.Load(*in.model)
+	if err != nil {
+		return nil, nil, err
+	}
+	return texts, m, nil
+}
+
 // runEncode: embedtune encode --model M --input IN --output OUT.
 func runEncode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("encode", "--model M --input IN --output OUT [flags]", stderr)
-	modelPath := fs.String("model", "", "model folder or Hugging Face Hub id (required)")
-	input := fs.String("input", "", "texts: JSON Lines with a \"text\" field, or plain text one per line (\"-\" = stdin)")
-	output := fs.String("output", "-", "JSON Lines {\"embedding\": [...]} in input order (\"-\" = stdout)")
-	format := fs.String("format", "auto", "input format: auto, jsonl, text")
-	field := fs.String("field", "text", "JSON Lines field holding the text")
+	in := addTextInputFlags(fs, "JSON Lines {\"embedding\": [...]}")
 	batch := fs.Int("batch-size", 32, "texts per forward pass")
-	prompt := fs.String("prompt", "", "prompt prepended to every text")
 	promptName := fs.String("prompt-name", "", "name of a prompt of the model (config_sentence_transformers.json)")
 	normalize := fs.Bool("normalize", false, "L2-normalize the embeddings")
 	truncate := fs.Int("truncate-dim", 0, "keep only the first N dimensions")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *modelPath == "" || *input == "" {
-		return errors.New("--model and --input are required")
-	}
-	texts, err := readTexts(*input, *format, *field)
+	texts, m, err := in.load()
 	if err != nil {
 		return err
 	}
-	m, err := model.Load(*modelPath)
-	if err != nil {
-		return err
-	}
-	emb, err := m.Encode(texts, &model.EncodeOptions{BatchSize: *batch, Prompt: *prompt, PromptName: *promptName,
+	emb, err := m.Encode(texts, &model.EncodeOptions{BatchSize: *batch, Prompt: *in.prompt, PromptName: *promptName,
 		Normalize: *normalize, TruncateDim: *truncate})
 	if err != nil {
 		return err
 	}
-	return writeJSONLines(*output, stdout, len(emb), func(i int) any { return map[string]any{"embedding": emb[i]} })
+	return writeJSONLines(*in.output, stdout, len(emb), func(i int) any { return map[string]any{"embedding": emb[i]} })
 }
 
 // runTokenize: embedtune tokenize --model M --input IN --output OUT.
 func runTokenize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tokenize", "--model M --input IN --output OUT [flags]", stderr)
-	modelPath := fs.String("model", "", "model folder or Hugging Face Hub id (required)")
-	input := fs.String("input", "", "texts: JSON Lines with a \"text\" field, or plain text one per line (\"-\" = stdin)")
-	output := fs.String("output", "-", "JSON Lines {\"ids\": [...]} in input order (\"-\" = stdout)")
-	format := fs.String("format", "auto", "input format: auto, jsonl, text")
-	field := fs.String("field", "text", "JSON Lines field holding the text")
-	prompt := fs.String("prompt", "", "prompt prepended to every text")
+	in := addTextInputFlags(fs, "JSON Lines {\"ids\": [...]}")
 	maxLen := fs.Int("max-length", 0, "truncation length (default: the model's max_seq_length)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *modelPath == "" || *input == "" {
-		return errors.New("--model and --input are required")
-	}
-	texts, err := readTexts(*input, *format, *field)
-	if err != nil {
-		return err
-	}
-	m, err := model.Load(*modelPath)
+	texts, m, err := in.load()
 	if err != nil {
 		return err
 	}
@@ -72,9 +83,9 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 	}
 	ids := make([][]int, len(texts))
 	for i, t := range texts {
-		if ids[i], err = m.Tokenizer.Encode(*prompt+t, limit); err != nil {
+		if ids[i], err = m.Tokenizer.Encode(*in.prompt+t, limit); err != nil {
 			return err
 		}
 	}
-	return writeJSONLines(*output, stdout, len(ids), func(i int) any { return map[string]any{"ids": ids[i]} })
+	return writeJSONLines(*in.output, stdout, len(ids), func(i int) any { return map[string]any{"ids": ids[i]} })
 }

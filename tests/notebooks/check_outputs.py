@@ -123,8 +123,10 @@ def check_training_progress(where, h):
     for r in rows:
         if len(r) != len(header):
             problems.append(f"{where}: expect-training-progress: row {r} has {len(r)} cells for {len(header)} columns")
-        elif not is_number(r[1]):
+        elif not is_number(r[1]) and r[1] != "No log":  # transformers' placeholder: no loss logged since the last row
             problems.append(f"{where}: expect-training-progress: row {r}: Training Loss {r[1]!r} is not a number")
+    if rows and not any(len(r) > 1 and is_number(r[1]) for r in rows):
+        problems.append(f"{where}: expect-training-progress: no row has a numeric Training Loss")
     if "Validation Loss" in header:
         i = header.index("Validation Loss")
         if not any(len(r) > i and is_number(r[i]) for r in rows):
