@@ -28,6 +28,9 @@
 // product on every core) is the other configuration that cannot deadlock; it is slower for
 // training. "go" alone means [GoDefaultConfig].
 //
+// MATMUL.md, next to this file, records how the Go backend computes matrix products, why no
+// configuration or layout from our side makes them much faster, and what limits them.
+//
 // Nothing is ever downloaded at run time: go-xla's auto-installer is disabled.
 // Building with -tags noxla removes XLA (and cgo) entirely.
 //

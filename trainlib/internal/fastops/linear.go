@@ -14,7 +14,8 @@ import (
 // each computed as one matrix product. For dW, which contracts the rows, the smaller of dy and x
 // is transposed explicitly (x when equal, whose transpose the Go backend's node deduplication then
 // shares between the layers reading the same x, like query/key/value); GoMLX's own gradient would
-// have the backend transpose both. db uses ColumnSums.
+// have the backend transpose both. db uses ColumnSums. BenchmarkLinearLayouts (package model)
+// measures these layouts against the alternatives; see trainlib/backend/MATMUL.md.
 func Linear(x, w, b *Node) *Node {
 	in, out := w.Shape().Dimensions[1], w.Shape().Dimensions[0]
 	lead := x.Shape().Dimensions[:x.Rank()-1]
