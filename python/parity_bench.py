@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from parity_common import step_timer
+from parity_common import read_request, step_timer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -79,8 +79,7 @@ def main() -> int:
     # Libraries print progress and logs on stdout: keep it for the JSON answer only.
     answer, sys.stdout = sys.stdout, sys.stderr
     try:
-        raw = Path(sys.argv[1]).read_text(encoding="utf-8") if len(sys.argv) > 1 else sys.stdin.read()
-        req = json.loads(raw)
+        req = read_request()
         mode = req["mode"]
         if mode not in ("encode", "train"):
             raise ValueError(f"mode {mode!r} must be 'encode' or 'train'")

@@ -34,16 +34,12 @@ import sys
 import time
 from pathlib import Path
 
-from parity_common import step_timer
+from parity_common import RequestError, read_ir, read_request, step_timer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("WANDB_DISABLED", "true")
-
-
-class RequestError(Exception):
-    pass
 
 
 def read_pairs(path: Path) -> tuple[list[str], list[str]]:
@@ -66,22 +62,11 @@ def read_pairs(path: Path) -> tuple[list[str], list[str]]:
     return qs, cs
 
 
-def read_ir(path: Path) -> tuple[dict, dict, dict]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        queries, corpus = data["queries"], data["corpus"]
-        relevant = {q: set(ids) for q, ids in data["relevant_docs"].items()}
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise RequestError(f"eval_file {path}: expected {{queries, corpus, relevant_docs}}: {e}") from e
-    return queries, corpus, relevant
-
-
 def main() -> int:
     # Libraries print progress and logs on stdout: keep it for the JSON answer only.
     answer, sys.stdout = sys.stdout, sys.stderr
     try:
-        raw = Path(sys.argv[1]).read_text(encoding="utf-8") if len(sys.argv) > 1 else sys.stdin.read()
-        req = json.loads(raw)
+        req = read_request()
         args = req["args"]
         model_dir, out_dir = req["model"], req["output_dir"]
     except (OSError, ValueError, KeyError) as e:

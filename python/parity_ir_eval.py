@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from parity_common import RequestError, read_ir, read_request
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -32,13 +34,10 @@ def main() -> int:
     # Libraries print progress and logs on stdout: keep it for the JSON answer only.
     answer, sys.stdout = sys.stdout, sys.stderr
     try:
-        raw = Path(sys.argv[1]).read_text(encoding="utf-8") if len(sys.argv) > 1 else sys.stdin.read()
-        req = json.loads(raw)
-        data = json.loads(Path(req["eval_file"]).read_text(encoding="utf-8"))
-        queries, corpus = data["queries"], data["corpus"]
-        relevant = {q: set(ids) for q, ids in data["relevant_docs"].items()}
+        req = read_request()
+        queries, corpus, relevant = read_ir(Path(req["eval_file"]))
         model_dir = req["model"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, RequestError) as e:
         print(f"parity_ir_eval: bad request or eval_file: {e}", file=sys.stderr)
         return 2
     if not (Path(model_dir) / "modules.json").is_file():
