@@ -11,7 +11,10 @@ Recall@100 0.945.
 
 Usage (inside the reference environment, e.g. `$(scripts/pyenv.sh) python/scifact_weights_eval.py`):
   scifact_weights_eval.py [--model DIR] [--data DIR] [--split test] [--batch 32] [--max-seq-length 512]
-                          [--query-prompt TEXT] [--json FILE]
+                          [--query-prompt TEXT] [--json FILE] [--go-embeddings QUERIES.jsonl CORPUS.jsonl]
+--go-embeddings compares Python's query and document embeddings with embedtune's (JSON Lines
+{"id", "embedding"}, as `embedtune encode --id-field _id` writes them): max abs difference and minimum
+cosine over every evaluated query and every document.
 --model defaults to $EMBEDTUNE_MODELS/bge-small-en-v1.5 (see scripts/fetch_weights.sh); runs offline.
 """
 
@@ -81,6 +84,31 @@ def load_beir(data: Path, split: str) -> tuple[dict[str, str], dict[str, str], d
     return queries, corpus, relevant
 
 
+def read_embeddings(path: Path) -> dict[str, list[float]]:
+    """Reads JSON Lines {"id", "embedding"} (ids as strings)."""
+    out = {}
+    for n, row in enumerate(read_jsonl(path), 1):
+        if "id" not in row or not isinstance(row.get("embedding"), list) or not row["embedding"]:
+            raise DataError(f"{path}:{n}: expected {{\"id\", \"embedding\": [...]}}")
+        out[str(row["id"])] = row["embedding"]
+    return out
+
+
+def compare(ours: dict[str, list[float]], ids: list[str], theirs, path: Path) -> dict[str, float]:
+    """Max abs difference and min cosine between our embeddings and Python's (rows in ids order)."""
+    import torch
+
+    missing = [i for i in ids if str(i) not in ours]
+    if missing:
+        raise DataError(f"{path}: no embedding for {len(missing)} ids, e.g. {missing[:5]}")
+    a = torch.tensor([ours[str(i)] for i in ids], dtype=torch.float32)
+    b = theirs.detach().to("cpu", torch.float32)
+    if a.shape != b.shape:
+        raise DataError(f"{path}: embeddings of shape {tuple(a.shape)}, Python's {tuple(b.shape)}")
+    cos = torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=1)
+    return {"n": len(ids), "max_abs_diff": float((a - b).abs().max()), "min_cosine": float(cos.min())}
+
+
 def main(argv: list[str]) -> int:
     default_model = Path(os.environ.get("EMBEDTUNE_MODELS") or Path.home() / ".cache/embedtune/models")
     root = Path(__file__).resolve().parent.parent
@@ -93,6 +121,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--query-prompt", default=BGE_QUERY_PROMPT)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write the scores to this file")
+    ap.add_argument("--go-embeddings", nargs=2, type=Path, metavar=("QUERIES", "CORPUS"), default=None,
+                    help="embedtune's embeddings to compare with Python's")
     args = ap.parse_args(argv)
 
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -135,7 +165,28 @@ def main(argv: list[str]) -> int:
         query_prompt=args.query_prompt,
     )
     start = time.perf_counter()
-    scores = evaluator(model)
+    go_diff = None
+    if args.go_embeddings:
+        try:
+            go_q = read_embeddings(args.go_embeddings[0])
+            go_c = read_embeddings(args.go_embeddings[1])
+        except DataError as e:
+            print(f"scifact_weights_eval: error: {e}", file=sys.stderr)
+            return 2
+        # The evaluator's own encode path (encode_document / encode_query with its prompts), once.
+        corpus_emb = evaluator.embed_inputs(model, evaluator.corpus, encode_fn_name="document",
+                                            prompt_name=evaluator.corpus_prompt_name, prompt=evaluator.corpus_prompt)
+        query_emb = evaluator.embed_inputs(model, evaluator.queries, encode_fn_name="query",
+                                           prompt_name=evaluator.query_prompt_name, prompt=evaluator.query_prompt)
+        try:
+            go_diff = {"queries": compare(go_q, evaluator.queries_ids, query_emb, args.go_embeddings[0]),
+                       "corpus": compare(go_c, evaluator.corpus_ids, corpus_emb, args.go_embeddings[1])}
+        except DataError as e:
+            print(f"scifact_weights_eval: error: {e}", file=sys.stderr)
+            return 2
+        scores = evaluator(model, corpus_embeddings=corpus_emb)
+    else:
+        scores = evaluator(model)
     elapsed = time.perf_counter() - start
     prefix = f"scifact-{args.split}_cosine_"
     ours = {k[len(prefix):]: float(v) for k, v in scores.items() if k.startswith(prefix)}
@@ -152,6 +203,8 @@ def main(argv: list[str]) -> int:
         "scores": ours,
         "published_bge_small_en_v1_5": PUBLISHED,
     }
+    if go_diff is not None:
+        report["go_embeddings_vs_python"] = go_diff
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:

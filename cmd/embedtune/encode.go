@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -21,31 +22,34 @@ func addTextInputFlags(fs *flag.FlagSet, outputHelp string) textInput {
 		input:  fs.String("input", "", "texts: JSON Lines with a \"text\" field, or plain text one per line (\"-\" = stdin)"),
 		output: fs.String("output", "-", outputHelp+" in input order (\"-\" = stdout)"),
 		format: fs.String("format", "auto", "input format: auto, jsonl, text"),
-		field:  fs.String("field", "text", "JSON Lines field holding the text"),
+		field:  fs.String("field", "text", "JSON Lines field holding the text; several, comma-separated (\"title,text\"), are joined with a space"),
 		prompt: fs.String("prompt", "", "prompt prepended to every text"),
 	}
 }
 
-// load checks the required flags, reads the texts and loads the model.
-func (in textInput) load() ([]string, *model.SentenceTransformer, error) {
+// load checks the required flags, reads the texts (and their ids, with idField) and loads the model.
+func (in textInput) load(idField string) ([]string, []json.RawMessage, *model.SentenceTransformer, error) {
 	if *in.model == "" || *in.input == "" {
-		return nil, nil, errors.New("--model and --input are required")
+		return nil, nil, nil, errors.New("--model and --input are required")
 	}
-	texts, err := readTexts(*in.input, *in.format, *in.field)
+	texts, ids, err := readRecords(*in.input, *in.format, *in.field, idField)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	m, err := model.Load(*in.model)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return texts, m, nil
+	return texts, ids, m, nil
 }
 
 // runEncode: embedtune encode --model M --input IN --output OUT.
 func runEncode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("encode", "--model M --input IN --output OUT [flags]", stderr)
-	in := addTextInputFlags(fs, "JSON Lines {\"embedding\": [...]}")
+	in := addTextInputFlags(fs, "JSON Lines {\"embedding\": [...]} (with --id-field {\"id\": ..., \"embedding\": [...]})")
+	idField := fs.String("id-field", "", "JSON Lines field holding an id (string or integer) to copy into each output line as \"id\"")
+	resume := fs.Bool("resume", false, "write progress to OUT.partial every --chunk-size texts; a re-run with the same flags continues it")
+	chunk := fs.Int("chunk-size", 1024, "texts encoded between two saves of OUT.partial (with --resume)")
 	batch := fs.Int("batch-size", 32, "texts per forward pass")
 	promptName := fs.String("prompt-name", "", "name of a prompt of the model (config_sentence_transformers.json)")
 	normalize := fs.Bool("normalize", false, "L2-normalize the embeddings")
@@ -53,16 +57,24 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	texts, m, err := in.load()
+	if *resume && *in.output == "-" {
+		return errors.New("--resume needs --output FILE (progress is kept in FILE.partial)")
+	}
+	texts, ids, m, err := in.load(*idField)
 	if err != nil {
 		return err
 	}
-	emb, err := m.Encode(texts, &model.EncodeOptions{BatchSize: *batch, Prompt: *in.prompt, PromptName: *promptName,
-		Normalize: *normalize, TruncateDim: *truncate})
+	opts := &model.EncodeOptions{BatchSize: *batch, Prompt: *in.prompt, PromptName: *promptName,
+		Normalize: *normalize, TruncateDim: *truncate}
+	if *resume {
+		job := newEncodeJob(m, texts, ids, *idField, opts)
+		return encodeResumable(m, texts, ids, job, opts, *in.output, *chunk, stderr)
+	}
+	emb, err := m.Encode(texts, opts)
 	if err != nil {
 		return err
 	}
-	return writeJSONLines(*in.output, stdout, len(emb), func(i int) any { return map[string]any{"embedding": emb[i]} })
+	return writeJSONLines(*in.output, stdout, len(emb), func(i int) any { return embeddingRecord(ids, i, emb[i]) })
 }
 
 // runTokenize: embedtune tokenize --model M --input IN --output OUT.
@@ -73,7 +85,7 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	texts, m, err := in.load()
+	texts, _, m, err := in.load("")
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Full BEIR SciFact (test: 300 queries × 5,183 documents) with embedtune's encoder and evaluator on a real
+# model, optionally checked against Python sentence-transformers on the same folder (issue 7, item 3).
+#
+#   scripts/scifact.sh [--python] [MODEL]      MODEL: bge-small-en-v1.5 (default) or all-MiniLM-L6-v2
+#
+# Steps (each a plain CLI command, printed before it runs):
+#   1. embedtune encode the corpus (title + " " + text, the model's own max_seq_length) with --resume: the
+#      run saves progress every 1024 documents, so an interrupted run continues where it stopped, and a
+#      finished corpus (recorded in corpus.emb.jsonl.job.json) is not encoded again;
+#   2. embedtune encode the queries (bge: MTEB's query prompt "Represent this sentence for searching
+#      relevant passages: ");
+#   3. embedtune evaluate the embeddings against qrels/test.tsv (sentence-transformers' metrics);
+#   4. with --python: python/scifact_weights_eval.py runs sentence-transformers' InformationRetrievalEvaluator
+#      on the same folder and compares every query and document embedding with ours.
+# Results go to $EMBEDTUNE_SCIFACT_OUT (default build/scifact/MODEL): go.json (ours), python.json.
+# The models come from scripts/fetch_weights.sh. On 2 CPU cores with the pure-Go backend the bge-small
+# corpus takes about an hour, all-MiniLM-L6-v2 about a quarter of that; Python is about 4× faster.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+python=0
+model=bge-small-en-v1.5
+for a in "$@"; do
+  case "$a" in
+    --python) python=1 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -*) echo "scifact.sh: unknown flag $a (see --help)" >&2; exit 2 ;;
+    *) model=$a ;;
+  esac
+done
+case "$model" in
+  bge-small-en-v1.5) prompt="Represent this sentence for searching relevant passages: "; maxlen=512 ;;
+  all-MiniLM-L6-v2) prompt=""; maxlen=256 ;;
+  *) echo "scifact.sh: unknown model $model (bge-small-en-v1.5 or all-MiniLM-L6-v2)" >&2; exit 2 ;;
+esac
+
+data="$root/../shared/data/beir-scifact"
+if [ ! -f "$data/corpus.jsonl" ] || [ ! -f "$data/qrels/test.tsv" ]; then
+  echo "scifact: SKIPPED: $data (BEIR SciFact: corpus.jsonl, queries.jsonl, qrels/test.tsv) is absent" >&2
+  exit 0
+fi
+models=${EMBEDTUNE_MODELS:-$HOME/.cache/embedtune/models}
+export EMBEDTUNE_MODELS=$models
+"$root/scripts/fetch_weights.sh" fetch "$model" >/dev/null
+out=${EMBEDTUNE_SCIFACT_OUT:-$root/build/scifact/$model}
+mkdir -p "$out"
+export GOEXPERIMENT=simd HF_HUB_OFFLINE=1
+go build -o "$out/embedtune" ./cmd/embedtune
+
+run() { printf '+' >&2; printf ' %q' "$@" >&2; echo >&2; "$@"; }
+start=$(date +%s)
+run "$out/embedtune" encode --model "$models/$model" --input "$data/corpus.jsonl" --id-field _id \
+  --field title,text --normalize --resume --output "$out/corpus.emb.jsonl"
+run "$out/embedtune" encode --model "$models/$model" --input "$data/queries.jsonl" --id-field _id \
+  --prompt "$prompt" --normalize --output "$out/queries.emb.jsonl"
+run "$out/embedtune" evaluate --query-embeddings "$out/queries.emb.jsonl" \
+  --corpus-embeddings "$out/corpus.emb.jsonl" --qrels "$data/qrels/test.tsv" --name scifact > "$out/go.json"
+echo "scifact: $model, ours: $(grep -E '"scifact_cosine_ndcg@10"' "$out/go.json" | head -1 | tr -d ' ,') ($(( $(date +%s) - start )) s; $out/go.json)" >&2
+
+if [ "$python" = 1 ]; then
+  py=$("$root/scripts/pyenv.sh")
+  run "$py" "$root/python/scifact_weights_eval.py" --model "$models/$model" --data "$data" \
+    --max-seq-length "$maxlen" --query-prompt "$prompt" --json "$out/python.json" \
+    --go-embeddings "$out/queries.emb.jsonl" "$out/corpus.emb.jsonl" >/dev/null
+fi
