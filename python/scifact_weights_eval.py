@@ -201,15 +201,20 @@ def main(argv: list[str]) -> int:
         "query_prompt": args.query_prompt,
         "seconds": round(elapsed, 1),
         "scores": ours,
-        "published_bge_small_en_v1_5": PUBLISHED,
     }
+    # The published numbers are bge-small-en-v1.5's: only a folder of that model is compared with them.
+    published = PUBLISHED if args.model.resolve().name == "bge-small-en-v1.5" else None
+    if published:
+        report["published_bge_small_en_v1_5"] = published
     if go_diff is not None:
         report["go_embeddings_vs_python"] = go_diff
     text = json.dumps(report, indent=2)
     print(text)
     if args.json:
         args.json.write_text(text + "\n")
-    if "ndcg@10" in ours:
+    if "ndcg@10" in ours and not published:
+        print(f"nDCG@10 {ours['ndcg@10']:.5f}; {elapsed:.0f} s", file=sys.stderr)
+    elif "ndcg@10" in ours:
         print(f"nDCG@10 {ours['ndcg@10']:.5f} (published bge-small-en-v1.5: {PUBLISHED['ndcg@10']:.5f}, "
               f"difference {ours['ndcg@10'] - PUBLISHED['ndcg@10']:+.5f}); {elapsed:.0f} s", file=sys.stderr)
     return 0

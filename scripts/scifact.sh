@@ -51,13 +51,19 @@ go build -o "$out/embedtune" ./cmd/embedtune
 
 run() { printf '+' >&2; printf ' %q' "$@" >&2; echo >&2; "$@"; }
 start=$(date +%s)
+before=$(stat -c %Y "$out/corpus.emb.jsonl" 2>/dev/null || echo none)
 run "$out/embedtune" encode --model "$models/$model" --input "$data/corpus.jsonl" --id-field _id \
   --field title,text --normalize --resume --output "$out/corpus.emb.jsonl"
 run "$out/embedtune" encode --model "$models/$model" --input "$data/queries.jsonl" --id-field _id \
   --prompt "$prompt" --normalize --output "$out/queries.emb.jsonl"
 run "$out/embedtune" evaluate --query-embeddings "$out/queries.emb.jsonl" \
   --corpus-embeddings "$out/corpus.emb.jsonl" --qrels "$data/qrels/test.tsv" --name scifact > "$out/go.json"
-echo "scifact: $model, ours: $(grep -E '"scifact_cosine_ndcg@10"' "$out/go.json" | head -1 | tr -d ' ,') ($(( $(date +%s) - start )) s; $out/go.json)" >&2
+go_seconds=$(( $(date +%s) - start ))
+# go.seconds keeps the time of the run that encoded the corpus (a finished corpus is not encoded again).
+if [ "$before" != "$(stat -c %Y "$out/corpus.emb.jsonl")" ] || [ ! -f "$out/go.seconds" ]; then
+  echo "$go_seconds" > "$out/go.seconds"
+fi
+echo "scifact: $model, ours: nDCG@10 $(sed -nE 's/.*"scifact_cosine_ndcg@10": *([0-9.]+).*/\1/p' "$out/go.json") ($go_seconds s; $out/go.json)" >&2
 
 if [ "$python" = 1 ]; then
   py=$("$root/scripts/pyenv.sh")
@@ -65,3 +71,24 @@ if [ "$python" = 1 ]; then
     --max-seq-length "$maxlen" --query-prompt "$prompt" --json "$out/python.json" \
     --go-embeddings "$out/queries.emb.jsonl" "$out/corpus.emb.jsonl" >/dev/null
 fi
+
+# summary.md: ours vs Python vs published, side by side (whatever of python.json exists).
+python3 - "$out" "$model" <<'PY' > "$out/summary.md"
+import json, pathlib, sys
+out, model = pathlib.Path(sys.argv[1]), sys.argv[2]
+go = {k.removeprefix("scifact_cosine_"): v for k, v in json.loads((out / "go.json").read_text())["metrics"].items()}
+py = json.loads((out / "python.json").read_text()) if (out / "python.json").exists() else None
+pub = py.get("published_bge_small_en_v1_5", {}) if py else {}
+print(f"# BEIR SciFact test, full (300 queries x 5,183 documents): {model}\n")
+print("| metric | embedtune (Go) | sentence-transformers (Python) | published (MTEB) |\n|---|---|---|---|")
+for k in ("ndcg@10", "mrr@10", "recall@10", "map@100", "accuracy@1"):
+    pv = f"{py['scores'][k]:.5f}" if py and k in py["scores"] else "-"
+    print(f"| {k} | {go[k]:.5f} | {pv} | {pub[k]:.5f} |" if k in pub else f"| {k} | {go[k]:.5f} | {pv} | - |")
+secs = (out / "go.seconds").read_text().strip()
+print(f"\nWall time (this machine): embedtune encode + evaluate {secs} s (the run that encoded the corpus)" + (f", Python {py['seconds']:.0f} s" if py else ""))
+if py and "go_embeddings_vs_python" in py:
+    d = py["go_embeddings_vs_python"]
+    print(f"Embeddings vs Python: queries max |d| {d['queries']['max_abs_diff']:.1e} (min cosine {d['queries']['min_cosine']:.7f}), "
+          f"documents max |d| {d['corpus']['max_abs_diff']:.1e} (min cosine {d['corpus']['min_cosine']:.7f}), n = {d['corpus']['n']}")
+PY
+cat "$out/summary.md" >&2
