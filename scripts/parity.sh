@@ -51,6 +51,12 @@ export EMBEDTUNE_PARITY_FULL=$full
 export EMBEDTUNE_PYTHON=${EMBEDTUNE_PYTHON:-$("$root/scripts/pyenv.sh")}
 export EMBEDTUNE_REQUIRE_PYTHON=1 EMBEDTUNE_REQUIRE_SHARED=1
 export GOEXPERIMENT=simd
+# go test runs in tests/parity: a relative output folder means relative to the repository root (where this
+# script runs), so make it absolute here.
+if [ -n "${EMBEDTUNE_PARITY_OUT:-}" ]; then
+  mkdir -p "$EMBEDTUNE_PARITY_OUT"
+  export EMBEDTUNE_PARITY_OUT=$(cd "$EMBEDTUNE_PARITY_OUT" && pwd)
+fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
 args=(-count=1 -v)
