@@ -83,7 +83,8 @@ print(f"# BEIR SciFact test, full (300 queries x 5,183 documents): {model}\n")
 print("| metric | embedtune (Go) | sentence-transformers (Python) | published (MTEB) |\n|---|---|---|---|")
 for k in ("ndcg@10", "mrr@10", "recall@10", "map@100", "accuracy@1"):
     pv = f"{py['scores'][k]:.5f}" if py and k in py["scores"] else "-"
-    print(f"| {k} | {go[k]:.5f} | {pv} | {pub[k]:.5f} |" if k in pub else f"| {k} | {go[k]:.5f} | {pv} | - |")
+    pubv = f"{pub[k]:.5f}" if k in pub else "-"
+    print(f"| {k} | {go[k]:.5f} | {pv} | {pubv} |")
 secs = (out / "go.seconds").read_text().strip()
 print(f"\nWall time (this machine): embedtune encode + evaluate {secs} s (the run that encoded the corpus)" + (f", Python {py['seconds']:.0f} s" if py else ""))
 if py and "go_embeddings_vs_python" in py:
