@@ -25,6 +25,7 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 		"gomlx_backend":   os.Getenv(backend.EnvVar),
 		"cuda_pjrt":       backend.FindCUDAPlugin(),
 		"cpu_pjrt":        backend.FindCPUPlugin(),
+		"pjrt_dir":        backend.DefaultPJRTDir(),
 		"module_versions": moduleVersions(),
 	}
 	hs := hub.ResolveEnv(os.Getenv)
@@ -38,6 +39,12 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 	} else {
 		info["echarts"] = "missing: " + charts.InstallHint
 	}
+	// Which engine, why, and what would be faster (the same decision backend.Default makes).
+	if c, err := backend.Choose(); err != nil {
+		info["backend_error"] = err.Error()
+	} else {
+		info["engine"] = c
+	}
 	if b, err := backend.Default(); err != nil {
 		info["backend_error"] = err.Error()
 	} else {
@@ -45,6 +52,7 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 		info["backend_description"] = b.Description()
 		info["devices"] = b.NumDevices()
 	}
+	info["xla_compile_cache"] = backend.CompileCacheStats()
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(info)

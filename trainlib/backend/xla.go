@@ -2,7 +2,15 @@
 
 package backend
 
-import "github.com/gomlx/go-xla/compute/xla"
+import (
+	"os"
+	"strings"
+
+	"github.com/embedtune/embedtune/trainlib/internal/xlaplugin"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/go-xla/compute/xla"
+	"github.com/gomlx/go-xla/pjrt"
+)
 
 // xlaAvailable is true when the XLA backend is compiled in (the default; -tags noxla removes it).
 const xlaAvailable = true
@@ -10,4 +18,26 @@ const xlaAvailable = true
 func init() {
 	// Never download PJRT plugins at run time: plugins are installed explicitly (see the README).
 	xla.EnableAutoInstall(false)
+}
+
+// installCompileCache routes b's compilations through the persistent compile cache (see
+// [CompileCache]). It does nothing for other backends or when the cache is off.
+func installCompileCache(b compute.Backend) error {
+	xb, ok := b.(*xla.Backend)
+	if !ok || xlaplugin.Disabled() {
+		return nil
+	}
+	p, err := pjrt.GetPlugin(xb.PluginName())
+	if err != nil {
+		return err
+	}
+	store, err := compileCache()
+	if err != nil {
+		return err
+	}
+	devs := make([]string, xb.NumDevices())
+	for i := range devs {
+		devs[i] = xb.DeviceDescription(compute.DeviceNum(i))
+	}
+	return xlaplugin.Install(p.Path(), strings.Join(devs, "; "), store, os.Stderr)
 }

@@ -1,6 +1,9 @@
 package evaluation
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // hitHeap keeps the best k hits of one query seen so far. It is a binary min-heap under the
 // ranking order, so its root is the worst kept hit: the lowest score and, among equal scores, the
@@ -23,8 +26,10 @@ func hitBefore(a, b Hit) bool {
 // rejects most candidates.
 func (h *hitHeap) offerRow(row []float32, base, k int) error {
 	for j, sc := range row {
-		if sc != sc {
-			return fmt.Errorf("score against corpus entry %d is NaN (overflow in the dot product?)", base+j)
+		if sc != sc || math.IsInf(float64(sc), 0) {
+			// Finite embeddings whose dot product overflows float32: NaN (inf - inf) or ±Inf depending
+			// on the backend's summation order and use of fused multiply-add; never a valid score.
+			return fmt.Errorf("score against corpus entry %d is %v: the dot product overflows float32 (embeddings too large?)", base+j, sc)
 		}
 		if len(h.hits) < k {
 			h.push(Hit{Index: base + j, Score: sc})

@@ -40,7 +40,9 @@ func TestLoRASaveLoadMergeAndPython(t *testing.T) {
 	if err := m.AddAdapter(model.LoRAConfig{R: 4, Alpha: 8, TargetModules: []string{"query", "value", "dense"}, Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	sameEmbeddings(t, plain, encode(t, m), 0) // B = 0: no change.
+	// B = 0: no change, up to float32 rounding: XLA fuses the base product with the adapter's sum and
+	// may then compute it in another order (the pure-Go backend gives identical bits).
+	sameEmbeddings(t, plain, encode(t, m), 1e-6)
 	randomizeB(t, m)
 	withAdapter := encode(t, m)
 	if withAdapter[0][0] == plain[0][0] {
