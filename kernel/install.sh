@@ -10,7 +10,10 @@
 #      go.mod editing, and with GOEXPERIMENT=simd for every cell build;
 #   5. installs the echarts JavaScript library from the npm registry into kernel/assets/ (never committed),
 #      verified against a pinned SHA-256, and tells Jupyter's server to serve that folder under /static/;
-#   6. installs the nbconvert template "embedtune_offline" (HTML export without CDN scripts).
+#   6. installs the nbconvert template "embedtune_offline" (HTML export without CDN scripts);
+#   7. installs the XLA CPU PJRT plugin, the default compute engine on CPUs (scripts/pjrt.sh: PyPI
+#      xla-cpu-pjrt pinned by sha256, into ~/.cache/embedtune/pjrt); where that fails, notebooks run on the
+#      slower pure-Go backend and this script says so.
 #
 # Re-running it is cheap: every step checks what is already there and only redoes what is missing or stale.
 #
@@ -202,6 +205,14 @@ PY
 tdir=$venv/share/jupyter/nbconvert/templates/embedtune_offline
 mkdir -p "$tdir"
 cp "$root"/kernel/nbconvert/embedtune_offline/* "$tdir/"
+
+# ---------------------------------------------------------------------------------------------------------
+# 7. The XLA CPU PJRT plugin (the default engine on CPUs; trainlib/backend finds it without settings).
+if plugin=$("$root/scripts/pjrt.sh"); then
+  say "XLA CPU plugin: $plugin"
+else
+  say "WARNING: the XLA CPU plugin could not be installed (see above): notebooks will run on the pure-Go backend, 4-6x slower"
+fi
 
 # ---------------------------------------------------------------------------------------------------------
 # Final check: Jupyter sees the kernel.

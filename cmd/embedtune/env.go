@@ -39,6 +39,9 @@ func runEnv(args []string, stdout, stderr io.Writer) error {
 	} else {
 		info["echarts"] = "missing: " + charts.InstallHint
 	}
+	if p := backend.FindCUDAPlugin(); p != "" {
+		info["cuda_setup"] = backend.InspectCUDA(p) // What the CUDA plugin needs, found and missing.
+	}
 	// Which engine, why, and what would be faster (the same decision backend.Default makes).
 	if c, err := backend.Choose(); err != nil {
 		info["backend_error"] = err.Error()

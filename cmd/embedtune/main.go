@@ -16,6 +16,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/embedtune/embedtune/trainlib/backend"
 )
 
 // command is one embedtune sub-command.
@@ -57,7 +59,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "embedtune: unknown command %q (run embedtune --help for the list)\n", args[0])
 		return 2
 	}
-	if err := c.run(args[1:], stdout, stderr); err != nil {
+	before := backend.CompileCacheStats()
+	err := c.run(args[1:], stdout, stderr)
+	if err == nil && args[0] != "env" {
+		if line := backend.CompileCacheStats().Since(before).Summary(); line != "" {
+			fmt.Fprintf(stderr, "embedtune: %s\n", line)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

@@ -3,7 +3,7 @@
 //
 //   - token ids and embeddings of model.Encode with SentenceTransformer.encode (all-MiniLM-L6-v2 and
 //     BAAI/bge-small-en-v1.5, SQuAD v1.1 questions and contexts, some longer than max_seq_length):
-//     identical ids, max |Δ| ≤ 1e-4 and cosine ≥ 0.99999 per embedding;
+//     identical ids, max |Δ| ≤ 1e-5 and cosine ≥ 0.99999 per embedding;
 //   - a folder saved by our trainer, loaded by Python's SentenceTransformer(dir): same embeddings as
 //     our trained model;
 //   - fine-tuning with our Trainer and with SentenceTransformerTrainer (MultipleNegativesRankingLoss,

@@ -25,9 +25,9 @@ type stEncodeResponse struct {
 	Modules      []string    `json:"modules"`
 }
 
-// Tolerances of issue 7 for embeddings of the same text.
+// Tolerances for embeddings of the same text (issue 12: the same on every engine, pure Go and XLA).
 const (
-	maxAbsTolerance = 1e-4
+	maxAbsTolerance = 1e-5
 	minCosTolerance = 0.99999
 )
 

@@ -222,7 +222,7 @@ func renderMarkdown(env runEnv, parts []part) string {
 			fmt.Fprintf(&b, "| %s | %d: %d / %d / %d | %d (max_seq_length %d) | %d / %d | %.2e | %.1e |\n",
 				name, n, e.Questions, e.Contexts, e.Long, e.Truncated, e.MaxSeqLength, e.IDsIdentical, n, e.MaxAbsDiff, 1-e.MinCosine)
 		}
-		b.WriteString("\nThresholds: identical ids, max abs diff ≤ 1e-4, 1 − cosine ≤ 1e-5 (cosine ≥ 0.99999).\n\n")
+		b.WriteString("\nThresholds: identical ids, max abs diff ≤ 1e-5, 1 − cosine ≤ 1e-5 (cosine ≥ 0.99999).\n\n")
 	}
 	if ps := byKind["finetune"]; len(ps) > 0 {
 		b.WriteString("## Fine-tuning: our Trainer vs `SentenceTransformerTrainer` (SQuAD v1.1 dev, split by article)\n\n")
@@ -315,12 +315,12 @@ func renderSummary(b *strings.Builder, byKind map[string][]part) {
 	}
 	for _, p := range byKind["encode"] {
 		e := p.Encode
-		rows = append(rows, fmt.Sprintf("| embeddings of %d SQuAD texts, %s: max abs diff, 1 − min cosine; token ids | %.1e, %.1e; %d/%d ids identical | (reference) | ≤ 1e-4, ≤ 1e-5; identical |",
+		rows = append(rows, fmt.Sprintf("| embeddings of %d SQuAD texts, %s: max abs diff, 1 − min cosine; token ids | %.1e, %.1e; %d/%d ids identical | (reference) | ≤ 1e-5, ≤ 1e-5; identical |",
 			e.Questions+e.Contexts+e.Long, e.Model, e.MaxAbsDiff, 1-e.MinCosine, e.IDsIdentical, e.Questions+e.Contexts+e.Long))
 	}
 	for _, p := range byKind["saved"] {
 		s := p.Saved
-		rows = append(rows, fmt.Sprintf("| folder saved by our trainer, loaded by Python, %s: max abs diff | %.1e | (reference) | ≤ 1e-4 |", s.Model, s.MaxAbsDiff))
+		rows = append(rows, fmt.Sprintf("| folder saved by our trainer, loaded by Python, %s: max abs diff | %.1e | (reference) | ≤ 1e-5 |", s.Model, s.MaxAbsDiff))
 	}
 	for _, p := range byKind["bench"] {
 		r := p.Bench

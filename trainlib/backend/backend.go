@@ -114,6 +114,11 @@ func New(config string) (compute.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Engine == EngineCUDA && c.Plugin != "" {
+		if err := prepareCUDA(c.Plugin); err != nil {
+			return nil, fmt.Errorf("%s: %w; %s", c.Why, err, alternatives(c))
+		}
+	}
 	b, err := newWithConfig(c.Config)
 	if err != nil {
 		if c.Plugin != "" {

@@ -70,7 +70,7 @@ func embedtuneXLACacheStore(slot C.int, key *C.char, data *C.char, size C.size_t
 		h.logf("could not save program %s: %v", shortKey(k.String()), err)
 		return
 	}
-	if compile >= LogThreshold {
+	if h.verbose && compile >= LogThreshold {
 		h.logf("compiled program %s in %s; saved for the next run (%s in %s)", shortKey(k.String()), seconds(compile), mib(int(size)), h.store.Dir)
 	}
 }
@@ -90,7 +90,7 @@ func embedtuneXLACacheReport(slot C.int, event C.int, key *C.char, secs C.double
 			recorded = v.(time.Duration)
 		}
 		h.store.update(func(s *Stats) { s.Hits++; s.Saved += max(recorded-d, 0) })
-		if recorded >= LogThreshold {
+		if h.verbose && recorded >= LogThreshold {
 			h.logf("loaded program %s (%s) in %s instead of compiling it (%s)", shortKey(k), mib(int(size)), seconds(d), seconds(recorded))
 		}
 	case eventMiss:

@@ -11,6 +11,7 @@ import "C"
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -23,6 +24,7 @@ type hooked struct {
 	store    *Store
 	salt     string
 	log      io.Writer
+	verbose  bool
 	recorded sync.Map // Key → compile time recorded in the entry being loaded.
 }
 
@@ -33,9 +35,11 @@ var (
 
 // Install routes every compilation of the PJRT plugin at pluginPath (already loaded by go-xla)
 // through store. devices describes the devices programs are compiled for (part of the key, with the
-// plugin file, its PJRT API version, the host CPU and $XLA_FLAGS). Events worth knowing (compilations
-// of a second or more, loads, failures) are written to log when it is not nil. Installing again for
-// the same plugin replaces the store, salt and log.
+// plugin file, its PJRT API version, the host CPU and $XLA_FLAGS). Failures (unusable entries,
+// executables that cannot be stored) are written to log when it is not nil; with
+// $EMBEDTUNE_XLA_CACHE_LOG=1, so are the loads and compilations of programs that took a second or more
+// to compile ([Store.Stats] counts them all). Installing again for the same plugin replaces the
+// store, salt and log.
 func Install(pluginPath, devices string, store *Store, log io.Writer) error {
 	api, err := loadAPI(pluginPath, true)
 	if err != nil {
@@ -53,7 +57,7 @@ func Install(pluginPath, devices string, store *Store, log io.Writer) error {
 		return err
 	}
 	slotsMu.Lock()
-	slots[slot] = &hooked{store: store, salt: salt, log: log}
+	slots[slot] = &hooked{store: store, salt: salt, log: log, verbose: os.Getenv(LogEnvVar) == "1"}
 	slotsMu.Unlock()
 	return nil
 }
@@ -63,6 +67,10 @@ func slotState(slot C.int) *hooked {
 	defer slotsMu.RUnlock()
 	return slots[int(slot)]
 }
+
+// LogEnvVar set to 1 logs every load and compilation of a program that took a second or more to
+// compile, not only failures.
+const LogEnvVar = "EMBEDTUNE_XLA_CACHE_LOG"
 
 // logf writes one line to the slot's log, if any.
 func (h *hooked) logf(format string, args ...any) {
