@@ -335,7 +335,7 @@ func (r *run) loop() (*TrainOutput, error) {
 		lr := a.LearningRate * r.sched(r.rs.SchedulerStep)
 		res, err := r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1)
 		if err != nil {
-			return nil, fmt.Errorf("training step %d: %w", s.GlobalStep+1, err)
+			return nil, r.stepFailed(err, micro)
 		}
 		if !res.finite {
 			if !a.FP16 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/internal/xlaplugin"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/go-xla/compute/xla"
 	"github.com/gomlx/go-xla/pjrt"
 )
@@ -18,6 +19,12 @@ const xlaAvailable = true
 func init() {
 	// Never download PJRT plugins at run time: plugins are installed explicitly (see the README).
 	xla.EnableAutoInstall(false)
+	// go-xla v0.4.5 leaves float16 out of the XLA backend's capabilities (it lists bfloat16), although
+	// XLA runs float16 on CPU and CUDA and go-xla converts it; without it fp16 mixed precision — the
+	// tutorial's setting on GPUs — is refused. trainlib's TestMixedPrecisionTraining checks fp16
+	// training against fp32 on XLA. Backends copy the map when they are created, so this must run
+	// first.
+	xla.Capabilities.DTypes[dtypes.Float16] = true
 }
 
 // installCompileCache routes b's compilations through the persistent compile cache (see
