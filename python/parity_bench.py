@@ -14,7 +14,8 @@ Requests:
       steps; the first (warm-up) step is reported apart; result {"step_seconds": [...], "first_step_seconds",
       "input_shapes": [[rows, seq], ...]} where input_shapes are the shapes of the first batch's columns.
 
-Runs on CPU, offline, with `threads` intra-op threads.
+Runs on CPU, offline, with `threads` intra-op threads. Every result also has "max_rss_bytes", the process's peak
+resident set size (scripts/bench.sh runs one request per process).
 """
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ def main() -> int:
     except (ValueError, KeyError) as e:
         print(f"parity_bench: {mode}: {e}", file=sys.stderr)
         return 2
+    import resource
+
     out.update({"threads": torch.get_num_threads(), "max_seq_length": model.max_seq_length,
+                "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "versions": {"sentence_transformers": sentence_transformers.__version__, "torch": torch.__version__}})
     json.dump(out, answer)
     return 0

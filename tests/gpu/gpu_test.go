@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/embedtune/embedtune/charts"
+	"github.com/embedtune/embedtune/internal/steptimer"
 	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib"
 	"github.com/embedtune/embedtune/trainlib/backend"
@@ -242,7 +243,7 @@ func TestGPUCheck(t *testing.T) {
 		}
 		_, steps := train(t, load(), a, p, req, bs, req.BenchSteps+1)
 		row.GoTrainFirstStepS = steps[0]
-		row.GoTrain = float64(bs) / median(steps[1:])
+		row.GoTrain = float64(bs) / steptimer.Median(steps[1:])
 		res.Bench = append(res.Bench, row)
 		t.Logf("batch %d: encode %.1f vs %.1f samples/s, train %.1f vs %.1f samples/s (Go vs PyTorch)", bs, row.GoEncode, row.TorchEncode, row.GoTrain, row.TorchTrain)
 	}
@@ -258,7 +259,7 @@ func train(t *testing.T, m *model.SentenceTransformer, anchors, positives []stri
 	}
 	args := trainlib.TrainingArguments{OutputDir: t.TempDir(), MaxSteps: steps, PerDeviceTrainBatchSize: bs, LearningRate: req.LR,
 		BatchSampler: sampler.BatchSampler, LoggingSteps: 1, SaveStrategy: "no", Seed: 42, FP16: req.Precision == "fp16", BF16: req.Precision == "bf16"}
-	timer := &stepTimer{}
+	timer := &steptimer.Timer{}
 	tr, err := trainlib.NewTrainer(m, args, ds, nil, losses.MultipleNegativesRankingLoss(m), trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
 	if err != nil {
 		t.Fatal(err)
@@ -272,22 +273,7 @@ func train(t *testing.T, m *model.SentenceTransformer, anchors, positives []stri
 			out = append(out, l)
 		}
 	}
-	return out, timer.seconds
-}
-
-type stepTimer struct {
-	trainlib.BaseCallback
-	last    time.Time
-	seconds []float64
-}
-
-func (s *stepTimer) OnTrainBegin(*trainlib.TrainerState, *trainlib.TrainingArguments) {
-	s.last = time.Now()
-}
-func (s *stepTimer) OnStepEnd(*trainlib.TrainerState, *trainlib.TrainingArguments) {
-	now := time.Now()
-	s.seconds = append(s.seconds, now.Sub(s.last).Seconds())
-	s.last = now
+	return out, timer.Seconds
 }
 
 // noDropout sets the model's dropout probabilities to 0 (config.json).
@@ -398,15 +384,6 @@ func at(xs []float64, i int) float64 {
 		return math.NaN()
 	}
 	return xs[i]
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return math.NaN()
-	}
-	return s[len(s)/2]
 }
 
 func maxInt(xs []int) int {

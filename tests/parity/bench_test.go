@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/embedtune/embedtune/internal/steptimer"
 	"github.com/embedtune/embedtune/trainlib"
 	"github.com/embedtune/embedtune/trainlib/datasets"
 	"github.com/embedtune/embedtune/trainlib/losses"
@@ -83,7 +84,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 	args := trainlib.TrainingArguments{OutputDir: b.TempDir(), MaxSteps: steps, PerDeviceTrainBatchSize: ftBatch,
 		LearningRate: ftLR, BatchSampler: sampler.BatchSampler, LoggingSteps: 1, SaveStrategy: "no", Seed: ftSeed}
-	timer := &stepTimer{}
+	timer := &steptimer.Timer{}
 	tr, err := trainlib.NewTrainer(m, args, ds, nil, losses.MultipleNegativesRankingLoss(m), trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
 	if err != nil {
 		b.Fatal(err)
@@ -93,7 +94,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	ours := median(tail(timer.seconds))
+	ours := median(tail(timer.Seconds))
 
 	var py struct {
 		StepSeconds []float64 `json:"step_seconds"`
@@ -110,7 +111,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	b.ReportMetric(ours, "s/step")
 	b.ReportMetric(torch, "torch-s/step")
 	b.ReportMetric(ours/torch, "slowdown")
-	b.Logf("s/step ours %v, PyTorch %v", timer.seconds, py.StepSeconds)
+	b.Logf("s/step ours %v, PyTorch %v", timer.Seconds, py.StepSeconds)
 	record(b, part{Kind: "bench", Bench: &benchResult{
 		Workload: fmt.Sprintf("training step, median of %d (MNRL, AdamW, fp32; Trainer vs SentenceTransformerTrainer)", sz.BenchTrainSteps),
 		Shapes:   fmt.Sprintf("anchors [%d, %d] + positives [%d, %d]", ftBatch, sz.BenchTrainLen, ftBatch, sz.BenchTrainLen),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/embedtune/embedtune/charts"
 	"github.com/embedtune/embedtune/internal/atomicio"
+	"github.com/embedtune/embedtune/internal/steptimer"
 	"github.com/embedtune/embedtune/trainlib"
 	"github.com/embedtune/embedtune/trainlib/datasets"
 	"github.com/embedtune/embedtune/trainlib/evaluation"
@@ -115,22 +116,6 @@ type pairRows struct{ q, c []string }
 
 func (p pairRows) Len() int                { return len(p.q) }
 func (p pairRows) Values(row int) []string { return []string{p.q[row], p.c[row]} }
-
-// stepTimer records the wall time between consecutive step ends (the first from the start).
-type stepTimer struct {
-	trainlib.BaseCallback
-	last    time.Time
-	seconds []float64
-}
-
-func (s *stepTimer) OnTrainBegin(*trainlib.TrainerState, *trainlib.TrainingArguments) {
-	s.last = time.Now()
-}
-func (s *stepTimer) OnStepEnd(*trainlib.TrainerState, *trainlib.TrainingArguments) {
-	now := time.Now()
-	s.seconds = append(s.seconds, now.Sub(s.last).Seconds())
-	s.last = now
-}
 
 // ftResponse is python/parity_finetune.py's result.
 type ftResponse struct {
@@ -243,7 +228,7 @@ func fineTuneBoth(t *testing.T, ft fineTune, sp *squadSplit) (*fineTuneResult, c
 	args := trainlib.TrainingArguments{OutputDir: oursDir, MaxSteps: ft.Steps, PerDeviceTrainBatchSize: ftBatch,
 		LearningRate: ftLR, WarmupRatio: ftWarmupRatio, BatchSampler: sampler.NoDuplicates, Seed: ftSeed,
 		LoggingSteps: 1, SaveStrategy: "no"}
-	timer := &stepTimer{}
+	timer := &steptimer.Timer{}
 	tr, err := trainlib.NewTrainer(m, args, trainDS, nil, losses.MultipleNegativesRankingLoss(m, losses.WithScale(ftScale)),
 		trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
 	if err != nil {
@@ -297,7 +282,7 @@ func fineTuneBoth(t *testing.T, ft fineTune, sp *squadSplit) (*fineTuneResult, c
 	res := &fineTuneResult{Run: ft, MaxSeqLength: m.MaxSeqLength, TrainPairs: len(sp.trainQ), TrainArticles: sp.trainArticles, HeldArticles: sp.heldArticles, Queries: len(sp.queries),
 		Corpus: len(sp.corpus), WarmupSteps: int(math.Ceil(ftWarmupRatio * float64(ft.Steps))), PyWarmup: py.WarmupSteps,
 		PyOptim: py.Optim, LossMaxDiff: lossDiff,
-		Ours:   sideResult{Before: before, After: after, Losses: ourLoss, StepSeconds: timer.seconds, Runtime: runtime},
+		Ours:   sideResult{Before: before, After: after, Losses: ourLoss, StepSeconds: timer.Seconds, Runtime: runtime},
 		Python: sideResult{Before: py.Before, After: py.After, Losses: pyLoss, StepSeconds: py.StepSeconds, Runtime: py.TrainRuntime}}
 
 	// Checks.
@@ -319,7 +304,7 @@ func fineTuneBoth(t *testing.T, ft fineTune, sp *squadSplit) (*fineTuneResult, c
 		"MRR@10 ours %.4f → %.4f, Python %.4f → %.4f; loss max |Δ| %.2e; s/step median ours %.2f, Python %.2f (first: %.2f, %.2f); Python optimizer %s",
 		ft.Model, ft.Variant, ft.Steps, before[nd], after[nd], gOurs, py.Before[nd], py.After[nd], gPy, gOurs-gPy,
 		before[keys[1]], after[keys[1]], py.Before[keys[1]], py.After[keys[1]], lossDiff,
-		median(tail(timer.seconds)), median(tail(py.StepSeconds)), first(timer.seconds), first(py.StepSeconds), py.Optim)
+		median(tail(timer.Seconds)), median(tail(py.StepSeconds)), first(timer.Seconds), first(py.StepSeconds), py.Optim)
 	t.Logf("losses ours   %s", fmtFloats(ourLoss))
 	t.Logf("losses Python %s", fmtFloats(pyLoss))
 	if math.Abs(gOurs-gPy) > gainTolerance {

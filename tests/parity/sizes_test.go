@@ -91,10 +91,25 @@ var fullSize = size{
 	BenchPassages: 96, BenchEncodeLen: 256, BenchTrainLen: 128, BenchTrainSteps: 5,
 }
 
-// currentSize returns the size selected by $EMBEDTUNE_PARITY_FULL.
+// engineSize is the second engine's run in CI: scripts/test.sh runs the suite at ciSize on XLA CPU,
+// then, on the pure-Go backend, the engine-dependent checks at this size (selected with
+// $EMBEDTUNE_PARITY_SIZE=engine): the same thresholds, with a 3-step fine-tuning (per-step losses
+// within 1e-5 of PyTorch's, the saved folder in Python).
+var engineSize = func() size {
+	s := ciSize
+	s.Name = "engine"
+	s.FineTunes = []fineTune{{Model: miniLM, Variant: "same batches, no dropout", Steps: 3, MaxSeq: 128, SameBatches: true, NoDropout: true, SavedFolderCheck: true}}
+	return s
+}()
+
+// currentSize returns the size selected by $EMBEDTUNE_PARITY_FULL (full) or $EMBEDTUNE_PARITY_SIZE
+// ("engine").
 func currentSize() size {
-	if os.Getenv(envFull) == "1" {
+	switch {
+	case os.Getenv(envFull) == "1":
 		return fullSize
+	case os.Getenv("EMBEDTUNE_PARITY_SIZE") == "engine":
+		return engineSize
 	}
 	return ciSize
 }

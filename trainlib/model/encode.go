@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -19,8 +20,9 @@ import (
 //   - texts are tokenized with [CLS] … [SEP] and truncated to max_seq_length (the first
 //     max_seq_length-2 word pieces are kept, then [SEP]);
 //   - texts are sorted by length and batched; each batch is padded to a bucket length (16, 32, 64,
-//     128, 192, 256, 384, 512, …, capped at max_seq_length) and a power-of-two batch size, so only a
-//     few graph shapes are ever compiled; padding never changes results;
+//     128, 192, 256, 384, 512, …, capped at max_seq_length) and to the batch size (on the pure-Go
+//     backend, a short last batch to a power of two), so only a few graph shapes are ever compiled;
+//     padding never changes results;
 //   - TruncateDim keeps the first dimensions; Normalize then L2-normalizes.
 //
 // An empty list gives an empty result; an empty string encodes as [CLS][SEP].
@@ -141,13 +143,18 @@ func BatchBucket(n, max int) int {
 // rows = BatchBucket(len(seqs), maxRows); padding rows hold a single pad token (masked in), so no
 // row is empty. Sequences are right-aligned when left is set (padding_side "left").
 func PadBatch(seqs [][]int, maxLen, maxRows, padID int, left bool) (ids, mask *tensors.Tensor) {
+	return PadBatchRows(seqs, maxLen, BatchBucket(len(seqs), maxRows), padID, left)
+}
+
+// PadBatchRows is [PadBatch] with exactly max(rows, len(seqs)) rows.
+func PadBatchRows(seqs [][]int, maxLen, rows, padID int, left bool) (ids, mask *tensors.Tensor) {
 	longest := 1
 	for _, s := range seqs {
 		longest = max(longest, len(s))
 	}
 	L := SeqBucket(longest, maxLen)
 	padID = max(padID, 0) // A tokenizer without [PAD]: any id works, padding is masked out.
-	rows := max(BatchBucket(len(seqs), maxRows), len(seqs))
+	rows = max(rows, len(seqs))
 	idData := make([]int32, rows*L)
 	maskData := make([]int32, rows*L)
 	for i := 0; i < rows; i++ {
@@ -177,7 +184,14 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	if err != nil {
 		return nil, err
 	}
-	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
+	// On a compiling engine (XLA) every batch has the full batch size, so that each length bucket is one
+	// graph shape, compiled once; the pure-Go backend compiles nothing worth saving and pays for every
+	// padded row, so a short last batch there is padded only to the next power of two.
+	rows := maxRows
+	if backend.IsGo(m.backend) {
+		rows = BatchBucket(len(batch), maxRows)
+	}
+	ids, mask := PadBatchRows(batch, m.MaxSeqLength, rows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
 	params := m.GraphParams()
 	args := make([]any, 0, len(params)+3)
 	for _, v := range params {

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the three CPU engines (issue 12), in one run on this machine: the pure-Go backend,
+# XLA CPU (the default engine) and PyTorch CPU (sentence-transformers), on random MiniLM-shaped (384×6) and
+# bge-base-shaped (768×12) BERT models made with `embedtune init-model`, at max_seq_length 128 and 256:
+#
+#   encode     passages/s, batches of 32 passages of exactly max_seq_length tokens (after one warm-up batch);
+#   training   s/step (median), MultipleNegativesRankingLoss, AdamW, fp32, dropout on, 16 (anchor, positive)
+#              pairs with both columns max_seq_length tokens; the first step apart: it includes compilation
+#              (XLA compiles each graph once per machine and then loads it from its compile cache: "cached");
+#   peak RSS   of each measuring process (one process per engine, model, length and workload).
+#
+# Ratios are against PyTorch measured in the same run (speed: > 1 means faster than PyTorch). It is NOT a test:
+# nothing fails on a slow number. Results: $OUT/results.md (the table) and $OUT/results/*.json.
+#
+#   scripts/bench.sh            everything (long: the pure-Go bge-base steps take minutes each on 2 cores)
+#   scripts/bench.sh --quick    MiniLM at 128 tokens, fewer passages and steps (a few minutes)
+#   scripts/bench.sh --resume   keep the results already in $OUT/results (e.g. after an interruption)
+#
+# Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh).
+# Needs ../shared/data (SQuAD v1.1 dev, for the texts).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${OUT:-$root/build/bench}
+quick=0 resume=0
+for a in "$@"; do
+  case "$a" in
+    --quick) quick=1 ;;
+    --resume) resume=1 ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $a (see --help)" >&2; exit 2 ;;
+  esac
+done
+say() { echo "bench: $*" >&2; }
+export GOEXPERIMENT=simd HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+mkdir -p "$out/results"
+out=$(cd "$out" && pwd)
+[ $resume = 1 ] || rm -f "$out"/results/*.json
+
+# name:hidden:layers:heads:intermediate:pooling
+models="minilm:384:6:12:1536:mean bge-base:768:12:12:3072:cls"
+lens="128 256" passages=64 steps=3
+if [ $quick = 1 ]; then
+  models="minilm:384:6:12:1536:mean" lens=128 passages=32 steps=1
+fi
+engines=${BENCH_ENGINES:-go xla torch}
+
+py=$("$root/scripts/pyenv.sh")
+"$root/scripts/pjrt.sh" >/dev/null
+say "building the CLI and the Go side (tests/bench)"
+(cd "$root" && go build -o "$out/embedtune" ./cmd/embedtune && go test -c -o "$out/bench.test" ./tests/bench)
+
+squad=$root/../shared/data/squad-v1.1/dev-v1.1.json
+[ -f "$squad" ] || { say "ERROR: $squad is absent (the texts come from SQuAD v1.1 dev)"; exit 1; }
+# Texts of 6 consecutive contexts: longer than 256 tokens, so every batch is [rows, max_seq_length].
+python3 - "$squad" "$out/texts.json" <<'PY'
+import json, sys
+ctx = [p["context"] for a in json.load(open(sys.argv[1]))["data"] for p in a["paragraphs"]]
+json.dump([" ".join(ctx[i * 6:(i + 1) * 6]) for i in range(256)], open(sys.argv[2], "w"))
+PY
+tok=$root/trainlib/tokenizer/testdata/hf/minilm
+for spec in $models; do
+  IFS=: read -r name hidden layers heads inter pool <<<"$spec"
+  if [ ! -f "$out/models/$name/config.json" ]; then
+    rm -rf "$out/models/$name"
+    GOMLX_BACKEND=go "$out/embedtune" init-model --tokenizer "$tok" --out "$out/models/$name" --hidden-size "$hidden" \
+      --num-layers "$layers" --num-heads "$heads" --intermediate-size "$inter" --pooling "$pool" --max-seq-length 512 >/dev/null
+  fi
+done
+
+rm -rf "$out/xla-cache"
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
+say "$(nproc) cores ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg), engines: $engines"
+
+# run KEY ENGINE MODE MODEL L [STEPS] measures one cell in its own process.
+run() {
+  local key=$1 engine=$2 mode=$3 name=$4 len=$5 nsteps=${6:-$steps}
+  local res=$out/results/$key.json req=$out/results/$key.request.json
+  if [ $resume = 1 ] && [ -s "$res" ]; then return; fi
+  local t0=$(date +%s)
+  if [ "$engine" = torch ]; then
+    python3 - "$out/texts.json" "$req" "$mode" "$out/models/$name" "$len" "$passages" "$nsteps" <<'PY'
+import json, sys
+texts, req, mode, model, L, passages, steps = sys.argv[1:]
+t = json.load(open(texts))
+r = {"mode": mode, "model": model, "max_seq_length": int(L), "threads": 2}
+if mode == "encode":
+    r.update(texts=t[:int(passages)], batch_size=32)
+else:
+    n = 16 * (int(steps) + 1)
+    r.update(anchors=[t[i % len(t)] for i in range(n)], positives=[t[(i + 1) % len(t)] for i in range(n)],
+             batch_size=16, steps=int(steps), learning_rate=2e-5)
+json.dump(r, open(req, "w"))
+PY
+    "$py" "$root/python/parity_bench.py" "$req" >"$res.tmp" 2>"$out/results/$key.log" || { say "FAILED $key (see $out/results/$key.log)"; return; }
+  else
+    # XLA runs share a compile cache, emptied at the start: the "xla" run of a cell compiles (and stores),
+    # the "xla-cached" run after it loads.
+    local backend=go cache=off bs=32
+    [ "$engine" = go ] || backend=xla:cpu cache=$out/xla-cache
+    [ "$mode" = encode ] || bs=16
+    printf '{"mode": "%s", "model": "%s", "max_seq_length": %d, "texts_file": "%s", "passages": %d, "batch_size": %d, "steps": %d, "out": "%s"}\n' \
+      "$mode" "$out/models/$name" "$len" "$out/texts.json" "$passages" "$bs" "$nsteps" "$res.tmp" >"$req"
+    (cd "$root/tests/bench" && EMBEDTUNE_BENCH="$req" GOMLX_BACKEND=$backend EMBEDTUNE_XLA_CACHE=$cache \
+      "$out/bench.test" -test.run '^TestBench$' -test.timeout 3h >"$out/results/$key.log" 2>&1) || { say "FAILED $key (see $out/results/$key.log)"; return; }
+  fi
+  mv "$res.tmp" "$res"
+  say "$key: $(($(date +%s) - t0)) s"
+}
+
+for spec in $models; do
+  name=${spec%%:*}
+  for len in $lens; do
+    for mode in encode train; do
+      for engine in $engines; do
+        run "$name-$len-$mode-$engine" "$engine" "$mode" "$name" "$len"
+        if [ "$engine" = xla ]; then
+          # The first call of a later process, with the executable in the compile cache.
+          run "$name-$len-$mode-xla-cached" xla-cached "$mode" "$name" "$len" 0
+        fi
+      done
+    done
+  done
+done
+
+python3 - "$out" "$cpu" "$quick" <<'PY'
+import json, os, sys, time
+out, cpu, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+def res(key):
+    p = os.path.join(out, "results", key + ".json")
+    return json.load(open(p)) if os.path.exists(p) else None
+def get(r, *ks):
+    for k in ks:
+        if r is None or k not in r:
+            return None
+        r = r[k]
+    return r
+def f(x, fmt="%.2f"):
+    return "–" if x is None else fmt % x
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+def gb(x):
+    return None if x is None else x / 2**30
+rows = []
+models = sorted({k.split("-")[0] if not k.startswith("bge-base") else "bge-base" for k in os.listdir(os.path.join(out, "results"))})
+load = open("/proc/loadavg").read().split()[:3]
+lines = [f"Machine: {os.cpu_count()} cores, {cpu}; load average at the end {' '.join(load)}; {time.strftime('%Y-%m-%d')}" +
+         (" (quick mode)" if quick else ""), ""]
+lines.append("| model, max_seq_length | workload | pure Go | XLA CPU | PyTorch CPU | XLA ÷ PyTorch | pure Go ÷ PyTorch |")
+lines.append("|---|---|---|---|---|---|---|")
+for name, label in (("minilm", "MiniLM-shaped (384×6)"), ("bge-base", "bge-base-shaped (768×12)")):
+    for L in (128, 256):
+        k = f"{name}-{L}"
+        if res(f"{k}-encode-torch") is None and res(f"{k}-encode-xla") is None and res(f"{k}-train-xla") is None:
+            continue
+        e = {x: res(f"{k}-encode-{x}") for x in ("go", "xla", "torch", "xla-cached")}
+        t = {x: res(f"{k}-train-{x}") for x in ("go", "xla", "torch", "xla-cached")}
+        enc = {x: get(e[x], "passages_per_second") for x in ("go", "xla", "torch")}
+        step = {"go": get(t["go"], "median_step_seconds"), "xla": get(t["xla"], "median_step_seconds")}
+        ts = get(t["torch"], "step_seconds")
+        step["torch"] = sorted(ts)[len(ts) // 2] if ts else None
+        first = {"go": get(t["go"], "first_seconds"), "xla": get(t["xla"], "first_seconds"), "torch": get(t["torch"], "first_step_seconds")}
+        m = f"{label}, {L}"
+        rows.append(f"| {m} | encode, passages/s | {f(enc['go'], '%.1f')} | {f(enc['xla'], '%.1f')} | {f(enc['torch'], '%.1f')} | "
+                    f"{f(ratio(enc['xla'], enc['torch']))}× | {f(ratio(enc['go'], enc['torch']))}× |")
+        rows.append(f"| | training, s/step | {f(step['go'], '%.2f')} | {f(step['xla'], '%.2f')} | {f(step['torch'], '%.2f')} | "
+                    f"{f(ratio(step['torch'], step['xla']))}× | {f(ratio(step['torch'], step['go']))}× |")
+        xc = get(t["xla-cached"], "first_seconds")
+        rows.append(f"| | first training step, s (compilation; XLA with a cached executable) | {f(first['go'], '%.1f')} | "
+                    f"{f(first['xla'], '%.1f')} ({f(xc, '%.1f')} cached) | {f(first['torch'], '%.1f')} | | |")
+        ec, ecx = get(e["xla"], "first_seconds"), get(e["xla-cached"], "first_seconds")
+        rows.append(f"| | first encode batch, s (XLA cached) | {f(get(e['go'], 'first_seconds'), '%.1f')} | {f(ec, '%.1f')} ({f(ecx, '%.1f')} cached) | | | |")
+        rss = lambda d, x: gb(get(d[x], "max_rss_bytes"))
+        rows.append(f"| | peak RSS encode / training, GB | {f(rss(e, 'go'))} / {f(rss(t, 'go'))} | {f(rss(e, 'xla'))} / {f(rss(t, 'xla'))} | "
+                    f"{f(rss(e, 'torch'))} / {f(rss(t, 'torch'))} | {f(ratio(rss(t, 'xla'), rss(t, 'torch')))}× (training) | {f(ratio(rss(t, 'go'), rss(t, 'torch')))}× |")
+lines += rows
+text = "\n".join(lines) + "\n"
+open(os.path.join(out, "results.md"), "w").write(text)
+print(text)
+PY
