@@ -37,7 +37,17 @@ what=${1:-all}
 say() { echo "== test.sh: $*" >&2; }
 export GOEXPERIMENT=simd
 start=$(date +%s)
-elapsed() { echo "$(( $(date +%s) - start ))s"; }
+# step prints the wall time so far and the CPU time (user + system) of the commands run so far: on a shared
+# machine the CPU time is the steadier measure of what a step costs. (times must run in this shell, not in a
+# command substitution: step() records, say prints.)
+timesfile=$(mktemp)
+trap 'rm -f "$timesfile"' EXIT
+step() {
+  times >"$timesfile"
+  local cpu
+  cpu=$(awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.0f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$timesfile")
+  say "$* ($(($(date +%s) - start))s, CPU ${cpu}s)"
+}
 
 # Engine-dependent packages and parity checks run a second time on the pure-Go backend (see above).
 PUREGO_PACKAGES="./trainlib ./trainlib/backend ./trainlib/internal/... ./trainlib/bert ./trainlib/model ./trainlib/losses ./trainlib/optim ./trainlib/evaluation"
@@ -56,7 +66,7 @@ if [ -d "$root/../shared/data" ]; then
   export EMBEDTUNE_REQUIRE_SHARED=1
 fi
 
-say "gofmt / go vet ($(elapsed))"
+step "gofmt / go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2
@@ -68,7 +78,7 @@ CGO_ENABLED=0 go vet -tags noxla ./...
 CGO_ENABLED=0 go build -tags noxla -o /dev/null ./cmd/embedtune
 CGO_ENABLED=0 go test -tags noxla -count=1 ./trainlib/backend/ ./trainlib/internal/xlaplugin/
 
-say "go test on XLA CPU, the default engine ($(elapsed))"
+step "go test on XLA CPU, the default engine"
 engine=$(go run ./cmd/embedtune env | sed -n 's/^ *"engine": "\(.*\)",$/\1/p' | head -1)
 if [ "$engine" != "XLA CPU" ]; then
   echo "test.sh: the default engine is \"$engine\", expected XLA CPU (see: go run ./cmd/embedtune env)" >&2
@@ -76,16 +86,16 @@ if [ "$engine" != "XLA CPU" ]; then
 fi
 go test -timeout 30m -p 2 ./...
 
-say "go test on the pure-Go backend, engine-dependent packages ($(elapsed))"
+step "go test on the pure-Go backend, engine-dependent packages"
 # shellcheck disable=SC2086
 GOMLX_BACKEND=go go test -timeout 30m -p 2 $PUREGO_PACKAGES
 
 if [ "$what" = go ]; then
-  say "done ($(elapsed))"
+  step "done"
   exit 0
 fi
 
-say "tokenizer on Hugging Face's Rust library, -tags hftokenizers ($(elapsed))"
+step "tokenizer on Hugging Face's Rust library, -tags hftokenizers"
 if libdir=$("$root/scripts/build_tokenizers_lib.sh"); then
   CGO_LDFLAGS="-L$libdir" go test -tags hftokenizers -count=1 ./trainlib/tokenizer/
 else
@@ -93,13 +103,13 @@ else
   exit 1
 fi
 
-say "real-weights parity suite, CI size, on XLA CPU ($(elapsed))"
+step "real-weights parity suite, CI size, on XLA CPU"
 "$root/scripts/parity.sh"
-say "real-weights parity on the pure-Go backend: $PUREGO_PARITY ($(elapsed))"
+step "real-weights parity on the pure-Go backend: $PUREGO_PARITY"
 GOMLX_BACKEND=go EMBEDTUNE_PARITY_SIZE=engine EMBEDTUNE_PARITY_OUT="$root/build/parity-go" "$root/scripts/parity.sh" -- -run "$PUREGO_PARITY"
 
-say "notebooks ($(elapsed))"
+step "notebooks"
 "$root/scripts/test_notebooks.sh"
-say "JupyterLab browser test ($(elapsed))"
+step "JupyterLab browser test"
 "$root/scripts/test_browser.sh"
-say "all passed ($(elapsed))"
+step "all passed"
