@@ -109,25 +109,41 @@ func maxAbsDiff(a, b []float32) float64 {
 	return d
 }
 
-// gatedEmbedder wraps a model: each forward pass waits for the gate (when set) and is recorded.
+// gatedEmbedder wraps a model: while held, each forward pass waits for release; passes are recorded.
 type gatedEmbedder struct {
 	inner embedder
-	gate  chan struct{}
 	mu    sync.Mutex
+	gate  chan struct{} // nil: not held
 	sizes []int
 	// entered receives a value when a pass starts (if not nil).
 	entered chan int
 }
 
+func (g *gatedEmbedder) hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gate = make(chan struct{})
+}
+
+func (g *gatedEmbedder) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gate != nil {
+		close(g.gate)
+		g.gate = nil
+	}
+}
+
 func (g *gatedEmbedder) EmbedIDs(seqs [][]int, promptLen, maxRows int) ([][]float32, error) {
 	g.mu.Lock()
 	g.sizes = append(g.sizes, len(seqs))
+	wait := g.gate
 	g.mu.Unlock()
 	if g.entered != nil {
 		g.entered <- len(seqs)
 	}
-	if g.gate != nil {
-		<-g.gate
+	if wait != nil {
+		<-wait
 	}
 	return g.inner.EmbedIDs(seqs, promptLen, maxRows)
 }

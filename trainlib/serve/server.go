@@ -61,6 +61,7 @@ func (s *Server) routes() {
 		{"POST /{$}", flavorTEI, false, s.teiEmbed}, // TEI answers POST / like /embed (huggingface_hub's InferenceClient posts there).
 		{"GET /info", flavorTEI, false, s.teiInfo},
 		{"GET /health", flavorTEI, true, s.health},
+		{"GET /{$}", flavorTEI, true, s.health}, // TEI's health check on /, as load balancers probe it.
 		{"GET /metrics", flavorTEI, true, s.metricsRoute},
 	} {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
@@ -102,7 +103,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			modelName, aerr = rt.handle(rec, r)
 		}
 		if aerr != nil {
-			aerr.write(rec, rt.flavor)
+			flavor := rt.flavor
+			if rt.pattern == "/" && strings.HasPrefix(r.URL.Path, "/v1/") {
+				flavor = flavorOpenAI
+			}
+			aerr.write(rec, flavor)
 		}
 		d := time.Since(start)
 		status := rec.status
@@ -217,7 +222,17 @@ func (s *Server) metricsRoute(w http.ResponseWriter, r *http.Request) (string, *
 	return "", nil
 }
 
+// notFound answers requests no route matched: 405 (with Allow) for a known path, else 404.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) (string, *apiError) {
+	allowed := map[string]string{"/v1/embeddings": "POST", "/embeddings": "POST", "/embed": "POST", "/": "GET, POST",
+		"/v1/models": "GET", "/info": "GET", "/health": "GET", "/metrics": "GET"}
+	if m, ok := allowed[r.URL.Path]; ok || strings.HasPrefix(r.URL.Path, "/v1/models/") {
+		if !ok {
+			m = "GET"
+		}
+		w.Header().Set("Allow", m)
+		return "", errorf(kindMethod, "", "%s %s is not supported; use %s", r.Method, r.URL.Path, m)
+	}
 	return "", errorf(kindNotFound, "", "no route %s %s; embedtune serves POST /v1/embeddings, GET /v1/models, POST /embed, GET /info, GET /health, GET /metrics",
 		r.Method, r.URL.Path)
 }
