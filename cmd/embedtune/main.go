@@ -6,6 +6,7 @@
 //	embedtune env
 //	embedtune init-model --out /tmp/tiny --tokenizer tokenizer.json
 //	embedtune encode --model /tmp/tiny --input texts.jsonl --output emb.jsonl
+//	embedtune serve --model tuned=/tmp/tiny --addr 127.0.0.1:8080
 package main
 
 import (
@@ -35,6 +36,8 @@ func commands() map[string]command {
 		"train-tokenizer": {"learn a WordPiece tokenizer (tokenizer.json, vocab.txt) from a text corpus", runTrainTokenizer},
 		"train":           {"fine-tune a model from a YAML/JSON run description (checkpoints, resume, charts)", runTrain},
 		"evaluate":        {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
+		"serve":           {"serve models over HTTP: OpenAI /v1/embeddings and TEI /embed, dynamic batching, /metrics", runServe},
+		"serve-bench":     {"load-test an embedding server (OpenAI or TEI API): throughput, latency percentiles, errors, memory", runServeBench},
 	}
 }
 
