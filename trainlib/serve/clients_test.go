@@ -100,13 +100,13 @@ func TestRealClients(t *testing.T) {
 		status    int
 		msg       string
 	}{
-		"openai wrong key":            {"AuthenticationError", 401, "Incorrect API key"},
-		"openai unknown model":        {"NotFoundError", 404, "does not exist"},
-		"openai empty string":         {"BadRequestError", 400, "empty string"},
-		"openai token ids":            {"BadRequestError", 400, "check_embedding_ctx_length=False"},
-		"openai dimensions too large": {"BadRequestError", 400, "dimensions"},
-		"langchain wrong key":         {"AuthenticationError", 401, "Incorrect API key"},
-		"huggingface_hub wrong key":   {"HfHubHTTPError", 401, ""},
+		"openai wrong key":                                   {"AuthenticationError", 401, "Incorrect API key"},
+		"openai unknown model":                               {"NotFoundError", 404, "does not exist"},
+		"openai empty string":                                {"BadRequestError", 400, "empty string"},
+		"openai token ids":                                   {"BadRequestError", 400, "check_embedding_ctx_length=False"},
+		"openai dimensions too large":                        {"BadRequestError", 400, "dimensions"},
+		"langchain wrong key":                                {"AuthenticationError", 401, "Incorrect API key"},
+		"huggingface_hub wrong key":                          {"HfHubHTTPError", 401, ""},
 		"huggingface_hub truncate=False over max_seq_length": {"HfHubHTTPError", 413, "max_seq_length"},
 	}
 	if len(res.Errors) != len(want) {

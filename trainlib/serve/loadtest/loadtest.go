@@ -87,7 +87,7 @@ type Report struct {
 	P50, P90, P99, Max time.Duration
 	// RSS of the server (bytes): after the warm-up, at the end, the highest sample; Samples counts them.
 	RSSStart, RSSEnd, RSSMax uint64
-	RSSSamples           int
+	RSSSamples               int
 	// RSSMid is the median of the samples of the second half of the run: with RSSEnd it shows whether
 	// memory still grows late in the run.
 	RSSMid uint64
