@@ -63,6 +63,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	drain := fs.Duration("drain-timeout", serve.DefaultDrainTimeout, "on SIGTERM/SIGINT, how long to wait for requests in flight")
 	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" (default: $EMBEDTUNE_API_KEY; prefer the variable: flags show in ps)")
 	autoTruncate := fs.Bool("auto-truncate", true, "cut texts over max_seq_length when the request does not say (false: 413)")
+	warmup := fs.Bool("warmup", false, "before listening, run every batch shape once so no request waits for a graph compilation (worth it with XLA)")
 	merge := fs.Bool("merge-lora", false, "fold LoRA adapters into the base weights at load (faster; same numbers to float rounding)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug (also one line per batch), info, warn, error")
@@ -79,6 +80,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// From here on SIGTERM/SIGINT drain instead of killing (also while the models load).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	key := *apiKey
 	if key == "" {
 		key = os.Getenv("EMBEDTUNE_API_KEY")
@@ -102,18 +106,19 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--model %s: test pass: %w", spec, err)
 		}
 		logger.Info("model loaded", "name", name, "source", src, "dim", m.Dim(), "max_seq_length", m.MaxSeqLength,
-			"lora", m.Adapter != nil, "backend", m.Backend().Name(), "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+			"lora", m.Adapter != nil, "backend", m.Backend().Name(), "load_time", time.Since(start).Round(time.Millisecond))
 		served = append(served, serve.Model{Name: name, Model: m})
+		if ctx.Err() != nil {
+			return errors.New("interrupted while loading the models")
+		}
 	}
 	srv, err := serve.Start(*addr, served, serve.WithMaxBatch(*maxBatch), serve.WithMaxWait(maxWait),
 		serve.WithMaxQueue(*maxQueue), serve.WithMaxInputs(*maxInputs), serve.WithMaxRequestBytes(*maxBytes),
 		serve.WithRequestTimeout(*timeout), serve.WithAutoTruncate(*autoTruncate), serve.WithAPIKey(key),
-		serve.WithLogger(logger))
+		serve.WithLogger(logger), serve.WithWarmup(*warmup))
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	select {
 	case <-ctx.Done():
 	case err := <-waitErr(srv):

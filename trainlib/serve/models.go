@@ -35,17 +35,21 @@ func newRegistry(models []Model, c *config, met *metrics) (*registry, error) {
 	if len(models) == 0 {
 		return nil, fmt.Errorf("serve: no model to serve")
 	}
-	r := &registry{byName: map[string]*served{}}
-	now := time.Now()
+	seen := map[string]bool{}
 	for i, m := range models {
 		switch {
 		case m.Model == nil:
 			return nil, fmt.Errorf("serve: model %d (%q) is nil", i, m.Name)
 		case strings.TrimSpace(m.Name) == "":
 			return nil, fmt.Errorf("serve: model %d has an empty name", i)
-		case r.byName[m.Name] != nil:
+		case seen[m.Name]:
 			return nil, fmt.Errorf("serve: two models are named %q; give each a distinct name", m.Name)
 		}
+		seen[m.Name] = true
+	}
+	r := &registry{byName: map[string]*served{}}
+	now := time.Now()
+	for _, m := range models {
 		met.addModel(m.Name)
 		s := &served{name: m.Name, m: m.Model, created: now,
 			batcher: newBatcher(m.Name, m.Model, m.Model.MaxSeqLength, c, met)}

@@ -20,6 +20,7 @@ type config struct {
 	autoTruncate    bool
 	apiKey          string
 	logger          *slog.Logger
+	warmup          bool
 }
 
 // Defaults. MaxInputs is OpenAI's limit of inputs per embeddings request (LangChain's
@@ -73,6 +74,10 @@ func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
 // WithLogger sets the structured logger (one line per request: route, status, duration, model,
 // number of inputs and tokens — never the texts or the API key). Default: discard.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithWarmup makes [Start] run [Server.Warmup] before it listens: every batch shape is compiled
+// before the first request (worth it with XLA; the pure-Go backend compiles fast). Default false.
+func WithWarmup(on bool) Option { return func(c *config) { c.warmup = on } }
 
 func (c *config) validate() error {
 	switch {

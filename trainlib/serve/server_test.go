@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/embedtune/embedtune/trainlib/tokenizer"
@@ -205,5 +206,53 @@ func TestRoutesMatchEncode(t *testing.T) {
 	}
 	if status, _, _ := get(t, srv.URL+"/health"); status != 200 {
 		t.Errorf("/health: %d", status)
+	}
+}
+
+// TestWarmup runs every batch shape once: rows 1, 2, 4, 8 (max batch 8) × lengths 16, 32, 48 (max_seq_length 48).
+func TestWarmup(t *testing.T) {
+	m, _ := tinyModel(t, "mean", false, 1)
+	s, err := New([]Model{{"m", m}}, WithMaxBatch(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n, err := s.Warmup(context.Background())
+	if err != nil || n != 12 {
+		t.Errorf("Warmup: %d shapes, %v; want 12", n, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Warmup(ctx); err == nil {
+		t.Error("Warmup with a cancelled context returned no error")
+	}
+}
+
+// TestNewErrors: configurations that cannot work are refused with a message naming the setting.
+func TestNewErrors(t *testing.T) {
+	m, _ := tinyModel(t, "mean", false, 1)
+	for _, tc := range []struct {
+		models []Model
+		opts   []Option
+		want   string
+	}{
+		{nil, nil, "no model"},
+		{[]Model{{"", m}}, nil, "empty name"},
+		{[]Model{{"a", nil}}, nil, "is nil"},
+		{[]Model{{"a", m}, {"a", m}}, nil, "two models are named"},
+		{[]Model{{"a", m}}, []Option{WithMaxBatch(0)}, "max batch"},
+		{[]Model{{"a", m}}, []Option{WithMaxInputs(100), WithMaxQueue(10)}, "max queue 10 must be at least max inputs"},
+		{[]Model{{"a", m}}, []Option{WithMaxWait(-time.Second)}, "max wait"},
+		{[]Model{{"a", m}}, []Option{WithMaxRequestBytes(0)}, "max request bytes"},
+	} {
+		if s, err := New(tc.models, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%d models): %v, want an error with %q", len(tc.models), err, tc.want)
+			if s != nil {
+				s.Close()
+			}
+		}
+	}
+	if _, err := Start("256.0.0.1:1", []Model{{"a", m}}); err == nil || !strings.Contains(err.Error(), "listening on") {
+		t.Errorf("Start on a bad address: %v", err)
 	}
 }

@@ -38,6 +38,15 @@ func Start(addr string, models []Model, opts ...Option) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.warmup {
+		start := time.Now()
+		n, err := s.Warmup(context.Background())
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.cfg.logger.Info("warm-up done", "shapes", n, "duration", time.Since(start).Round(time.Millisecond))
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		s.Close()
