@@ -92,7 +92,9 @@ func TestServeCommand(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("%d %s", status, resp)
 	}
-	var r struct{ Data []struct{ Embedding []float32 } }
+	var r struct {
+		Data []struct{ Embedding []float32 }
+	}
 	json.Unmarshal(resp, &r)
 	for i := range texts {
 		d := 0.0
