@@ -13,7 +13,8 @@
 //	out, err := trainer.Train()   // live progress and loss chart in a notebook; model saved to OutputDir
 //
 // Sub-packages: model (load/encode/save sentence-transformers folders), datasets, losses,
-// evaluation, sampler, optim, tokenizer, hub (Hugging Face cache), safetensors, bert, backend.
+// evaluation, sampler, optim, tokenizer, hub (Hugging Face cache), safetensors, bert, backend,
+// serve (the OpenAI- and TEI-compatible embedding service).
 package trainlib
 
 import (
