@@ -266,3 +266,53 @@ func TestShutdownDrains(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// failingEmbedder fails every forward pass while fail is set.
+type failingEmbedder struct {
+	inner embedder
+	mu    sync.Mutex
+	fail  bool
+}
+
+func (f *failingEmbedder) EmbedIDs(seqs [][]int, promptLen, maxRows int) ([][]float32, error) {
+	f.mu.Lock()
+	fail := f.fail
+	f.mu.Unlock()
+	if fail {
+		return nil, errors.New("device lost")
+	}
+	return f.inner.EmbedIDs(seqs, promptLen, maxRows)
+}
+
+// TestBackendFailure: a failed forward pass answers 500 (OpenAI) / 424 (TEI) and turns /health to 503;
+// once passes work again, /health probes the model and recovers without other traffic.
+func TestBackendFailure(t *testing.T) {
+	m, _ := tinyModel(t, "mean", false, 1)
+	srv, err := Start("", []Model{{"m", m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	f := &failingEmbedder{inner: m, fail: true}
+	b := srv.models.byName["m"].batcher
+	b.mu.Lock()
+	b.model = f
+	b.mu.Unlock()
+	status, _, body := post(t, srv.URL+"/v1/embeddings", map[string]any{"input": "a"})
+	if status != 500 || !strings.Contains(string(body), `"type":"server_error"`) || !strings.Contains(string(body), "device lost") {
+		t.Errorf("OpenAI route on a failing pass: %d %s", status, body)
+	}
+	status, _, body = post(t, srv.URL+"/embed", map[string]any{"inputs": "a"})
+	if status != 424 || !strings.Contains(string(body), `"error_type":"Backend"`) {
+		t.Errorf("TEI route on a failing pass: %d %s", status, body)
+	}
+	if status, _, body := get(t, srv.URL+"/health"); status != 503 || !strings.Contains(string(body), `"error_type":"Unhealthy"`) {
+		t.Errorf("/health after a failure: %d %s", status, body)
+	}
+	f.mu.Lock()
+	f.fail = false
+	f.mu.Unlock()
+	if status, _, body := get(t, srv.URL+"/health"); status != 200 {
+		t.Errorf("/health once passes work again: %d %s", status, body)
+	}
+}

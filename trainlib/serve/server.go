@@ -205,9 +205,23 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request, sv *served, texts
 	return emb, p.tokens, nil
 }
 
-// health answers TEI's /health: 200 while every model's last forward pass succeeded.
+// health answers TEI's /health: 200 while every model's last forward pass succeeded. After a failure
+// it embeds a probe text through the queue (as TEI's health check does), so a model recovers without
+// waiting for traffic that a load balancer would no longer send.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) (string, *apiError) {
 	for _, sv := range s.models.order {
+		if sv.batcher.healthErr() == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		p, aerr := sv.prepare([]string{"health check"}, textOptions{param: "inputs", truncate: true}, &s.cfg)
+		if aerr == nil {
+			j := newJob(ctx, p.seqs, p.promptLen)
+			if _, err := sv.batcher.submit(j); err == nil {
+				_, err = j.wait(sv.batcher)
+			}
+		}
+		cancel()
 		if err := sv.batcher.healthErr(); err != nil {
 			return sv.name, errorf(kindUnavailable, "", "model `%s` is unhealthy: its last forward pass failed: %v", sv.name, err)
 		}
