@@ -4,21 +4,23 @@
 # N concurrent clients on loopback for a fixed time; throughput, p50/p99 latency, errors (only 429 with
 # Retry-After allowed), and the server's resident memory sampled over the run.
 #
-#   scripts/bench_serve.sh [--duration 30s] [--warmup 10s] [--concurrency 64] [--texts-per-request 1]
-#                          [--model DIR] [--quick]
+#   scripts/bench_serve.sh [--duration 30s] [--rounds 3] [--warmup 10s] [--concurrency 64]
+#                          [--texts-per-request 1] [--model DIR] [--quick]
 #
-# Servers, one after the other on the same machine: embedtune serve (GOMLX_BACKEND as set; otherwise the default
-# order, XLA CPU when its plugin is installed), sentence-transformers one request per encode call, and
-# sentence-transformers with the same dynamic batching as embedtune (--batching). Each server is stopped with
-# SIGTERM and must exit cleanly. Texts: SQuAD v1.1 dev questions and passages (../shared/data) when present, else
-# generated ones. Default model: all-MiniLM-L6-v2 from scripts/fetch_weights.sh. --quick: 5 s runs, 2 s warm-up.
+# Servers, all on the same machine: embedtune serve (GOMLX_BACKEND as set; otherwise the default order, XLA CPU
+# when its plugin is installed; --warmup), sentence-transformers with one encode call per request, and
+# sentence-transformers with the same dynamic batching as embedtune (--batching). All three run at once and the
+# load alternates between them (--duration per server, in --rounds slices), so the machine's other jobs weigh on
+# each about equally. Afterwards each server is stopped with SIGTERM (embedtune must exit 0). Texts: SQuAD v1.1
+# dev questions and passages (../shared/data) when present, else generated ones. Default model: all-MiniLM-L6-v2
+# from scripts/fetch_weights.sh. --quick: 6 s per server, 2 s warm-up.
 #
 # Writes build/bench_serve/results.md (and the JSON reports, server logs) and prints results.md.
 # Environment: EMBEDTUNE_BENCH_OUT (output folder), EMBEDTUNE_PYENV (see scripts/pyenv.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-duration=30s warmup=10s concurrency=64 per=1 model=""
+duration=30s warmup=10s concurrency=64 per=1 model="" rounds=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift ;;
@@ -26,8 +28,9 @@ while [ $# -gt 0 ]; do
     --concurrency) concurrency=$2; shift ;;
     --texts-per-request) per=$2; shift ;;
     --model) model=$2; shift ;;
-    --quick) duration=5s warmup=2s ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --rounds) rounds=$2; shift ;;
+    --quick) duration=6s warmup=2s ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench_serve.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -79,64 +82,90 @@ wait_url() {
   return 1
 }
 
-# bench NAME CMD...: start the server, load it, stop it with SIGTERM.
-bench() {
+# start NAME CMD...: start a server in the background; sets pids[NAME] and urls[NAME].
+declare -A pids urls
+start() {
   local name=$1; shift
-  local log="$out/$name.log"
-  "$@" >"$log" 2>&1 &
-  local pid=$!
-  local url
-  url=$(wait_url "$log" "$pid")
-  echo "bench_serve: $name at $url (pid $pid): $concurrency clients, $duration after $warmup warm-up" >&2
-  local rc=0
-  "$out/embedtune" serve-bench --url "$url" --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" \
-    --texts-per-request "$per" --pid "$pid" --json ${texts:+--input "$texts"} >"$out/$name.json" || rc=$?
-  kill -TERM "$pid"
-  local exit_rc=0
-  wait "$pid" || exit_rc=$?
-  if [ "$exit_rc" != 0 ] && [ "$name" = embedtune ]; then
-    echo "bench_serve: embedtune serve exited with status $exit_rc after SIGTERM" >&2
-    rc=1
-  fi
-  return $rc
+  "$@" >"$out/$name.log" 2>&1 &
+  pids[$name]=$!
+  urls[$name]=$(wait_url "$out/$name.log" "${pids[$name]}")
+  echo "bench_serve: $name at ${urls[$name]} (pid ${pids[$name]})" >&2
 }
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# load NAME ROUND SECONDS WARMUP: one measured slice of load on a server.
+load() {
+  "$out/embedtune" serve-bench --url "${urls[$1]}" --concurrency "$concurrency" --duration "$3s" --warmup "$4" \
+    --texts-per-request "$per" --pid "${pids[$1]}" --json ${texts:+--input "$texts"} >"$out/$1.round$2.json"
+}
+
+names=(embedtune pytorch pytorch-batching)
+rm -f "$out"/*.round*.json
 status=0
-bench embedtune "$out/embedtune" serve --model "bench=$model" --addr 127.0.0.1:0 --warmup || status=1
-bench pytorch "$py" python/serve_st.py --model "$model" --name bench --port 0 || status=1
-bench pytorch-batching "$py" python/serve_st.py --model "$model" --name bench --port 0 --batching || status=1
+start embedtune "$out/embedtune" serve --model "bench=$model" --addr 127.0.0.1:0 --warmup
+start pytorch "$py" python/serve_st.py --model "$model" --name bench --port 0
+start pytorch-batching "$py" python/serve_st.py --model "$model" --name bench --port 0 --batching
+# All three servers stay up; the load alternates between them in $rounds rounds, so that the machine's other jobs
+# weigh on each about equally. The first slice of each server follows its warm-up load.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+slice=$(( ${duration%s} / rounds ))
+[ "$slice" -ge 1 ] || slice=1
+for r in $(seq 1 "$rounds"); do
+  for n in "${names[@]}"; do
+    w=0s
+    [ "$r" = 1 ] && w=$warmup
+    echo "bench_serve: round $r/$rounds: $n, $concurrency clients, ${slice}s" >&2
+    load "$n" "$r" "$slice" "$w" || status=1
+  done
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+for n in "${names[@]}"; do
+  kill -TERM "${pids[$n]}"
+  rc=0
+  wait "${pids[$n]}" || rc=$?
+  if [ "$n" = embedtune ] && [ "$rc" != 0 ]; then
+    echo "bench_serve: embedtune serve exited with status $rc after SIGTERM" >&2
+    status=1
+  fi
+done
 backend=$(grep -o 'backend=[^ ]*' "$out/embedtune.log" | head -1 | cut -d= -f2)
 
 "$py" - "$out" <<EOF >"$out/results.md"
-import json, os, sys
+import glob, json, os, statistics, sys
 out = sys.argv[1]
 rows = [("embedtune serve ($backend backend, dynamic batching)", "embedtune"),
         ("sentence-transformers, one encode per request", "pytorch"),
         ("sentence-transformers, same dynamic batching", "pytorch-batching")]
-reps = {k: json.load(open(os.path.join(out, k + ".json"))) for _, k in rows if os.path.exists(os.path.join(out, k + ".json"))}
+rounds = {k: [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, k + ".round*.json")))] for _, k in rows}
 ms = lambda ns: f"{ns / 1e6:.0f}"
 mib = lambda b: f"{b / 2**20:.0f}"
+tps = lambda rs: sum(r["Texts"] for r in rs) / max(sum(r["Elapsed"] for r in rs) / 1e9, 1e-9)
 print(f"Serving benchmark ({os.uname().nodename}, {os.cpu_count()} cores; load average {'$load_before'} before, {'$load_after'} after;"
       f" machine shared with other jobs): model $(basename "$model"), $texts_desc, $per text(s) per request,"
-      f" $concurrency clients, $duration measured after $warmup warm-up.")
+      f" $concurrency clients, $duration per server in $rounds alternating rounds, after $warmup of warm-up load.")
 print()
-print("| server | texts/s | p50 ms | p99 ms | 429 (Retry-After) | errors | server RSS MiB: after warm-up → late median → end (max) |")
+print("| server | texts/s | p50 ms (median of rounds) | p99 ms (worst round) | 429 (Retry-After) | errors | server RSS MiB: after warm-up → late median → end (max) |")
 print("|---|---|---|---|---|---|---|")
 for label, k in rows:
-    r = reps.get(k)
-    if not r:
+    rs = rounds[k]
+    if not rs:
         print(f"| {label} | (failed, see {k}.log) | | | | | |")
         continue
-    errs = ", ".join(f"{e}: {n}" for e, n in (r["Errors"] or {}).items()) or "0"
-    print(f"| {label} | {r['TextsPerSec']:.1f} | {ms(r['P50'])} | {ms(r['P99'])} | {r['Throttled']} | {errs} |"
-          f" {mib(r['RSSStart'])} → {mib(r['RSSMid'])} → {mib(r['RSSEnd'])} ({mib(r['RSSMax'])}) |")
-if "embedtune" in reps:
-    for k, what in (("pytorch", "one encode per request"), ("pytorch-batching", "with batching")):
-        if k in reps and reps[k]["TextsPerSec"] > 0:
-            print(f"\nembedtune / PyTorch ({what}): {reps['embedtune']['TextsPerSec'] / reps[k]['TextsPerSec']:.2f}× throughput,"
-                  f" p99 {reps['embedtune']['P99'] / max(reps[k]['P99'], 1):.2f}×")
+    errs = {}
+    for r in rs:
+        for e, n in (r["Errors"] or {}).items():
+            errs[e] = errs.get(e, 0) + n
+    errs = ", ".join(f"{e}: {n}" for e, n in errs.items()) or "0"
+    print(f"| {label} | {tps(rs):.1f} | {ms(statistics.median(r['P50'] for r in rs))} | {ms(max(r['P99'] for r in rs))} |"
+          f" {sum(r['Throttled'] for r in rs)} | {errs} | {mib(rs[0]['RSSStart'])} → {mib(statistics.median(r['RSSMid'] for r in rs))}"
+          f" → {mib(rs[-1]['RSSEnd'])} ({mib(max(r['RSSMax'] for r in rs))}) |")
+if rounds["embedtune"]:
+    for k, what in (("pytorch", "one encode per request"), ("pytorch-batching", "same batching")):
+        rs = rounds[k]
+        if rs and tps(rs) > 0:
+            per_round = [a["TextsPerSec"] / b["TextsPerSec"] for a, b in zip(rounds["embedtune"], rs) if b["TextsPerSec"] > 0]
+            print(f"\nembedtune / PyTorch ({what}): {tps(rounds['embedtune']) / tps(rs):.2f}× throughput"
+                  f" (rounds: {', '.join(f'{x:.2f}' for x in per_round)}),"
+                  f" p99 {max(r['P99'] for r in rounds['embedtune']) / max(max(r['P99'] for r in rs), 1):.2f}×")
 EOF
 cat "$out/results.md"
 exit $status
