@@ -1,7 +1,9 @@
 package trainlib
 
-// Callback observes a training run, like transformers' TrainerCallback. Embed BaseCallback to
-// implement only some methods.
+// Callback observes a training run, like transformers' TrainerCallback: the Trainer calls its
+// methods at the events of the loop, and user interfaces (progress bars, log tables, live charts)
+// attach through it from outside, as GoMLX's train.Loop hooks do. Embed BaseCallback to implement
+// only some methods.
 type Callback interface {
 	OnTrainBegin(s *TrainerState, a *TrainingArguments)
 	// OnStepEnd runs after every optimizer step.
@@ -25,11 +27,23 @@ func (BaseCallback) OnEvaluate(*TrainerState, *TrainingArguments, map[string]flo
 func (BaseCallback) OnSave(*TrainerState, *TrainingArguments, string)                 {}
 func (BaseCallback) OnTrainEnd(*TrainerState, *TrainingArguments, *TrainOutput)       {}
 
-// callbacks returns the built-in progress display (when enabled) followed by the user's.
+// SetProgress installs cb as the trainer's progress display, the role of transformers'
+// ProgressCallback / NotebookProgressCallback: a Callback called before the others at every event.
+// A trainer has at most one (a second call replaces the first), and none unless one is attached:
+// trainlib itself draws nothing. Package kernel/display provides the notebook and terminal display
+// and attaches it with display.AttachProgress(trainer); the embedtune CLI attaches it for `train`.
+// After WithoutProgress, SetProgress does nothing.
+func (t *Trainer) SetProgress(cb Callback) {
+	if !t.noProgress {
+		t.progress = cb
+	}
+}
+
+// callbacks returns the progress display (when one is attached) followed by the user's callbacks.
 func (t *Trainer) callbacks() []Callback {
 	var cbs []Callback
-	if t.progress {
-		cbs = append(cbs, newProgressCallback())
+	if t.progress != nil {
+		cbs = append(cbs, t.progress)
 	}
 	return append(cbs, t.Callbacks...)
 }

@@ -47,8 +47,9 @@ type Trainer struct {
 	// State is the live Hugging Face trainer state (log history included).
 	State *TrainerState
 
-	progress bool
-	logf     func(format string, args ...any)
+	progress   Callback // the progress display (SetProgress), called first
+	noProgress bool     // WithoutProgress: SetProgress is ignored
+	logf       func(format string, args ...any)
 }
 
 // TrainerOption configures NewTrainer.
@@ -59,13 +60,16 @@ func WithEvaluator(e evaluation.Evaluator) TrainerOption {
 	return func(t *Trainer) { t.Evaluator = e }
 }
 
-// WithCallbacks adds callbacks (called in order after the built-in progress display).
+// WithCallbacks adds callbacks (called in order, after the progress display if one is attached).
 func WithCallbacks(cbs ...Callback) TrainerOption {
 	return func(t *Trainer) { t.Callbacks = append(t.Callbacks, cbs...) }
 }
 
-// WithoutProgress disables the built-in progress display (terminal bar or notebook widget).
-func WithoutProgress() TrainerOption { return func(t *Trainer) { t.progress = false } }
+// WithoutProgress keeps the trainer without a progress display: SetProgress (and so
+// display.AttachProgress) leaves it unchanged, like transformers' disable_tqdm=True.
+func WithoutProgress() TrainerOption {
+	return func(t *Trainer) { t.noProgress, t.progress = true, nil }
+}
 
 // NewTrainer checks the configuration and data and returns a trainer. evalDataset may be nil.
 func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDataset, evalDataset *datasets.Dataset, loss losses.Loss, opts ...TrainerOption) (*Trainer, error) {
@@ -85,7 +89,7 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 	if err != nil {
 		return nil, err
 	}
-	t := &Trainer{Model: m, Args: resolved, TrainDataset: trainDataset, EvalDataset: evalDataset, Loss: loss, progress: true,
+	t := &Trainer{Model: m, Args: resolved, TrainDataset: trainDataset, EvalDataset: evalDataset, Loss: loss,
 		logf: func(format string, a ...any) { fmt.Fprintf(os.Stderr, "embedtune: "+format+"\n", a...) }}
 	for _, o := range opts {
 		o(t)
