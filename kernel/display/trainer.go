@@ -32,8 +32,8 @@ type progressCallback struct {
 }
 
 func (c *progressCallback) OnTrainBegin(s *trainlib.TrainerState, a *trainlib.TrainingArguments) {
-	opts := []ProgressOption{WithTitle(a.RunName), WithEvaluation(a.EvalStrategy != "no")}
-	if a.EvalStrategy == "epoch" {
+	opts := []ProgressOption{WithTitle(a.RunName), WithEvaluation(a.EvalStrategy != trainlib.IntervalStrategyNo)}
+	if a.EvalStrategy == trainlib.IntervalStrategyEpoch {
 		opts = append(opts, WithEpochColumn())
 	}
 	c.p = NewTrainingProgress(s.MaxSteps, append(opts, c.opts...)...)
