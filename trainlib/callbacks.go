@@ -26,24 +26,3 @@ func (BaseCallback) OnLog(*TrainerState, *TrainingArguments, map[string]float64)
 func (BaseCallback) OnEvaluate(*TrainerState, *TrainingArguments, map[string]float64) {}
 func (BaseCallback) OnSave(*TrainerState, *TrainingArguments, string)                 {}
 func (BaseCallback) OnTrainEnd(*TrainerState, *TrainingArguments, *TrainOutput)       {}
-
-// SetProgress installs cb as the trainer's progress display, the role of transformers'
-// ProgressCallback / NotebookProgressCallback: a Callback called before the others at every event.
-// A trainer has at most one (a second call replaces the first), and none unless one is attached:
-// trainlib itself draws nothing. Package kernel/display provides the notebook and terminal display
-// and attaches it with display.AttachProgress(trainer); the embedtune CLI attaches it for `train`.
-// After WithoutProgress, SetProgress does nothing.
-func (t *Trainer) SetProgress(cb Callback) {
-	if !t.noProgress {
-		t.progress = cb
-	}
-}
-
-// callbacks returns the progress display (when one is attached) followed by the user's callbacks.
-func (t *Trainer) callbacks() []Callback {
-	var cbs []Callback
-	if t.progress != nil {
-		cbs = append(cbs, t.progress)
-	}
-	return append(cbs, t.Callbacks...)
-}
