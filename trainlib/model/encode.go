@@ -3,11 +3,12 @@ package model
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
-	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -48,19 +49,9 @@ func (m *SentenceTransformer) Encode(texts []string, opts *EncodeOptions) ([][]f
 	if err != nil {
 		return nil, err
 	}
-	promptLen := 0
-	if prompt != "" && !m.Pooling.IncludePrompt {
-		ids, err := m.Tokenizer.Encode(prompt, 0)
-		if err != nil {
-			return nil, fmt.Errorf("encode: tokenizing the prompt: %w", err)
-		}
-		promptLen = len(ids) - 1 // sentence-transformers: prompt tokens without the final [SEP].
-	}
-	ids := make([][]int, len(texts))
-	for i, t := range texts {
-		if ids[i], err = m.Tokenizer.Encode(prompt+t, m.MaxSeqLength); err != nil {
-			return nil, fmt.Errorf("encode: tokenizing text %d: %w", i, err)
-		}
+	ids, promptLen, err := m.Tokenize(texts, prompt, 0)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	order := make([]int, len(texts))
 	for i := range order {
@@ -112,7 +103,7 @@ func (m *SentenceTransformer) resolvePrompt(prompt, name string) (string, error)
 	}
 	p, ok := m.Prompts[name]
 	if !ok {
-		return "", fmt.Errorf("encode: prompt name %q not found; the model's prompts are %s", name, strings.Join(keys(m.Prompts), ", "))
+		return "", fmt.Errorf("encode: prompt name %q not found; the model's prompts are %s", name, strings.Join(slices.Sorted(maps.Keys(m.Prompts)), ", "))
 	}
 	return p, nil
 }
@@ -177,7 +168,7 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	if err != nil {
 		return nil, err
 	}
-	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
+	ids, mask := m.Pad(batch, maxRows)
 	params := m.GraphParams()
 	args := make([]any, 0, len(params)+3)
 	for _, v := range params {
