@@ -42,17 +42,17 @@ var enums = map[string]enumOf{
 }
 
 // TestEnumsMatchHuggingFace reads the spellings of these settings from the installed transformers and
-// sentence-transformers (python/hf_enums.py): every Hugging Face value is accepted, or refused as not
+// sentence-transformers (tests/reference/hf_enums.py): every Hugging Face value is accepted, or refused as not
 // implemented (never as a misspelling), and every value embedtune accepts is a Hugging Face value.
 func TestEnumsMatchHuggingFace(t *testing.T) {
 	var hf map[string][]string
-	if err := json.Unmarshal(testutil.RunPython(t, "python/hf_enums.py"), &hf); err != nil {
+	if err := json.Unmarshal(testutil.RunPython(t, "tests/reference/hf_enums.py"), &hf); err != nil {
 		t.Fatal(err)
 	}
 	for setting, e := range enums {
 		want, ok := hf[setting]
 		if !ok || len(want) == 0 {
-			t.Errorf("python/hf_enums.py printed no values for %s", setting)
+			t.Errorf("tests/reference/hf_enums.py printed no values for %s", setting)
 			continue
 		}
 		for _, v := range want {

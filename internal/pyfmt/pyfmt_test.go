@@ -44,7 +44,7 @@ func TestAgainstPython(t *testing.T) {
 		Repr  []string   `json:"repr"`
 		Fixed [][]string `json:"fixed"`
 	}
-	testutil.PythonJSON(t, "python/pyfmt_reference.py", req, &resp)
+	testutil.PythonJSON(t, "tests/reference/pyfmt_reference.py", req, &resp)
 	if len(resp.Repr) != len(values) || len(resp.Fixed) != len(values) {
 		t.Fatalf("Python answered for %d values, want %d", len(resp.Repr), len(values))
 	}

