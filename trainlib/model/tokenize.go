@@ -11,19 +11,14 @@ import (
 // prompt + text, tokenized with [CLS] … [SEP] and truncated to maxLength tokens (0: the model's
 // max_seq_length). It is the one tokenization of Encode, of the trainer's batches and of embedtune tokenize.
 //
-// promptLength is what Pooling needs to leave the prompt out (include_prompt=false): the number of the
-// prompt's tokens without its final [SEP], as sentence-transformers counts them; it is 0 without a prompt or
-// when the pooling includes it. A text that cannot be tokenized is a *TokenizeError giving its index.
+// promptLength is PromptLength(prompt). A text that cannot be tokenized is a *TokenizeError giving its
+// index.
 func (m *SentenceTransformer) Tokenize(texts []string, prompt string, maxLength int) (ids [][]int, promptLength int, err error) {
 	if maxLength == 0 {
 		maxLength = m.MaxSeqLength
 	}
-	if prompt != "" && !m.Pooling.IncludePrompt {
-		p, err := m.Tokenizer.Encode(prompt, 0)
-		if err != nil {
-			return nil, 0, fmt.Errorf("tokenizing the prompt %q: %w", prompt, err)
-		}
-		promptLength = len(p) - 1
+	if promptLength, err = m.PromptLength(prompt); err != nil {
+		return nil, 0, err
 	}
 	ids = make([][]int, len(texts))
 	for i, t := range texts {
@@ -32,6 +27,20 @@ func (m *SentenceTransformer) Tokenize(texts []string, prompt string, maxLength 
 		}
 	}
 	return ids, promptLength, nil
+}
+
+// PromptLength returns how many leading tokens of prompt+text the Pooling module leaves out: 0 when it
+// includes the prompt (include_prompt, the default) or prompt is empty, else the prompt's tokens with [CLS]
+// and without the final [SEP], as sentence-transformers counts them.
+func (m *SentenceTransformer) PromptLength(prompt string) (int, error) {
+	if prompt == "" || m.Pooling.IncludePrompt {
+		return 0, nil
+	}
+	ids, err := m.Tokenizer.Encode(prompt, 0)
+	if err != nil {
+		return 0, fmt.Errorf("tokenizing the prompt %q: %w", prompt, err)
+	}
+	return len(ids) - 1, nil
 }
 
 // TokenizeError is the error of a text that could not be tokenized.
