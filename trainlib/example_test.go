@@ -15,7 +15,7 @@ import (
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
-// fineTune is the tour of the README and of the package documentation (TestTourIsTheExample keeps them
+// fineTune is the tour of the README and of the package documentation (tests/readme keeps them
 // identical): the steps of the sentence-transformers tutorial "fine-tune an embedding model for RAG", which
 // trains BAAI/bge-base-en-v1.5 on dipanjanS/india_rag_wikidata for 332 steps.
 func fineTune(modelName, datasetName, outputDir string, maxSteps int) (*trainlib.TrainOutput, error) {

@@ -23,10 +23,9 @@ func readme(t *testing.T) (string, string) {
 	return string(b), root
 }
 
-// TestTourIsTheExample checks that the README's tour is fineTune of trainlib/example_test.go, character for
-// character, so the code the README shows is the code the test suite compiles and runs.
-func TestTourIsTheExample(t *testing.T) {
-	text, root := readme(t)
+// tourSource returns the source of fineTune, the tour that trainlib's Example runs.
+func tourSource(t *testing.T, root string) string {
+	t.Helper()
 	src, err := os.ReadFile(filepath.Join(root, "trainlib", "example_test.go"))
 	if err != nil {
 		t.Fatal(err)
@@ -37,9 +36,30 @@ func TestTourIsTheExample(t *testing.T) {
 	if start < 0 || end < 0 {
 		t.Fatal("trainlib/example_test.go has no func fineTune")
 	}
-	tour := s[start : start+end+3]
+	return s[start : start+end+3]
+}
+
+// TestTourIsTheExample checks that the README's tour and the package documentation of trainlib (doc.go) show
+// fineTune of trainlib/example_test.go character for character, so the code they show is the code the test
+// suite compiles and runs.
+func TestTourIsTheExample(t *testing.T) {
+	text, root := readme(t)
+	tour := tourSource(t, root)
 	if !strings.Contains(text, "```go\n"+tour+"```\n") {
 		t.Errorf("README.md does not show fineTune of trainlib/example_test.go in a ```go block; it is:\n%s", tour)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "trainlib", "doc.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc strings.Builder
+	for _, line := range strings.Split(string(src), "\n") {
+		if l, ok := strings.CutPrefix(line, "//"); ok {
+			doc.WriteString(strings.TrimPrefix(l, "\t") + "\n")
+		}
+	}
+	if !strings.Contains(doc.String(), tour) {
+		t.Errorf("the package documentation (trainlib/doc.go) does not show fineTune of trainlib/example_test.go as it is")
 	}
 }
 
