@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serving benchmark: `embedtune serve` beside sentence-transformers (PyTorch) behind a minimal Python HTTP server
-# with the same API (python/serve_st.py), measured the same way in one run by `embedtune serve-bench`:
+# with the same API (tests/reference/serve_st.py), measured the same way in one run by `embedtune serve-bench`:
 # N concurrent clients on loopback for a fixed time; throughput, p50/p99 latency, errors (only 429 with
 # Retry-After allowed), and the server's resident memory sampled over the run.
 #
@@ -102,8 +102,8 @@ names=(embedtune pytorch pytorch-batching)
 rm -f "$out"/*.round*.json
 status=0
 start embedtune "$out/embedtune" serve --model "bench=$model" --addr 127.0.0.1:0 --warmup
-start pytorch "$py" python/serve_st.py --model "$model" --name bench --port 0
-start pytorch-batching "$py" python/serve_st.py --model "$model" --name bench --port 0 --batching
+start pytorch "$py" tests/reference/serve_st.py --model "$model" --name bench --port 0
+start pytorch-batching "$py" tests/reference/serve_st.py --model "$model" --name bench --port 0 --batching
 # All three servers stay up; the load alternates between them in $rounds rounds, so that the machine's other jobs
 # weigh on each about equally. The first slice of each server follows its warm-up load.
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

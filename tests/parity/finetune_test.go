@@ -132,7 +132,7 @@ func (s *stepTimer) OnStepEnd(*trainlib.TrainerState, *trainlib.TrainingArgument
 	s.last = now
 }
 
-// ftResponse is python/parity_finetune.py's result.
+// ftResponse is tests/reference/parity_finetune.py's result.
 type ftResponse struct {
 	Before       map[string]float64 `json:"before"`
 	After        map[string]float64 `json:"after"`

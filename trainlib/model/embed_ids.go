@@ -2,10 +2,11 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
-	"github.com/embedtune/embedtune/trainlib/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -14,9 +15,8 @@ import (
 // themselves (an embedding server batching texts of many requests together, package serve):
 //
 //	prompt, _ := m.ResolvePrompt("", "query")          // the prompt text Encode would prepend
-//	skip, _ := m.PromptLength(prompt)                   // leading tokens pooling leaves out
-//	ids, _ := m.Tokenizer.Encode(prompt+text, m.MaxSeqLength)
-//	emb, _ := m.EmbedIDs([][]int{ids, ...}, skip, 32)   // one forward pass
+//	ids, skip, _ := m.Tokenize(texts, prompt, 0)        // prompt-aware tokenization
+//	emb, _ := m.EmbedIDs(ids, skip, 32)                 // one forward pass
 //	e := Postprocess(emb[0], truncateDim, normalize)    // truncate_dim, normalize_embeddings
 //
 // Encode is exactly this sequence, with texts sorted by length and cut into batches.
@@ -39,25 +39,11 @@ func (m *SentenceTransformer) ResolvePrompt(prompt, name string) (string, error)
 	if !ok {
 		known := "none (config_sentence_transformers.json defines no prompts)"
 		if len(m.Prompts) > 0 {
-			known = strings.Join(keys(m.Prompts), ", ")
+			known = strings.Join(slices.Sorted(maps.Keys(m.Prompts)), ", ")
 		}
 		return "", fmt.Errorf("encode: prompt name %q not found; the model's prompts are %s", name, known)
 	}
 	return p, nil
-}
-
-// PromptLength returns how many leading tokens of prompt+text the Pooling module leaves out: 0 when
-// it includes prompts (include_prompt, the default) or prompt is empty, else the prompt's tokens
-// with [CLS] and without the final [SEP], as sentence-transformers counts them.
-func (m *SentenceTransformer) PromptLength(prompt string) (int, error) {
-	if prompt == "" || m.Pooling.IncludePrompt {
-		return 0, nil
-	}
-	ids, err := m.Tokenizer.Encode(prompt, 0)
-	if err != nil {
-		return 0, fmt.Errorf("encode: tokenizing the prompt: %w", err)
-	}
-	return len(ids) - 1, nil
 }
 
 // EmbedIDs runs one forward pass over token sequences — each already holding its special tokens and at
@@ -106,7 +92,7 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	if err != nil {
 		return nil, err
 	}
-	ids, mask := PadBatch(batch, m.MaxSeqLength, maxRows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
+	ids, mask := m.Pad(batch, maxRows)
 	params := m.GraphParams()
 	args := make([]any, 0, len(params)+3)
 	for _, v := range params {

@@ -44,15 +44,9 @@ func (m *SentenceTransformer) Encode(texts []string, opts *EncodeOptions) ([][]f
 	if err != nil {
 		return nil, err
 	}
-	promptLen, err := m.PromptLength(prompt)
+	ids, promptLen, err := m.Tokenize(texts, prompt, 0)
 	if err != nil {
-		return nil, err
-	}
-	ids := make([][]int, len(texts))
-	for i, t := range texts {
-		if ids[i], err = m.Tokenizer.Encode(prompt+t, m.MaxSeqLength); err != nil {
-			return nil, fmt.Errorf("encode: tokenizing text %d: %w", i, err)
-		}
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	order := make([]int, len(texts))
 	for i := range order {

@@ -77,7 +77,7 @@ func TestRealClients(t *testing.T) {
 			ResponseModel string `json:"response_model"`
 		}
 	}
-	testutil.PythonJSON(t, "python/serve_clients.py", map[string]any{"url": srv.URL, "api_key": key, "texts": testTexts,
+	testutil.PythonJSON(t, "tests/reference/serve_clients.py", map[string]any{"url": srv.URL, "api_key": key, "texts": testTexts,
 		"dimensions": 8, "models": []map[string]string{{"name": "tiny-mean", "dir": plainDir}, {"name": "tiny-lora", "dir": adapterDir}}}, &res)
 	if len(res.Checks) < 2*12 {
 		t.Errorf("only %d client checks ran", len(res.Checks))

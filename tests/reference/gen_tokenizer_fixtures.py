@@ -20,7 +20,7 @@ nor Python):
       ids that Hugging Face gives with the tokenizer trained by our Go code.
 
 Usage:
-    $(scripts/pyenv.sh) python/gen_tokenizer_fixtures.py [--shared ../shared/data] [--check OUT_DIR]
+    $(scripts/pyenv.sh) tests/reference/gen_tokenizer_fixtures.py [--shared ../shared/data] [--check OUT_DIR]
 --check writes to OUT_DIR instead (the live parity test compares OUT_DIR with the committed files).
 """
 import argparse
@@ -46,7 +46,7 @@ import transformers.utils.logging as hf_logging  # noqa: E402
 import transformers  # noqa: E402
 from tokenizers import Tokenizer, normalizers, pre_tokenizers  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/reference/ -> the repository
 PKG = os.path.join(ROOT, "trainlib", "tokenizer")
 MAX_BYTES = 1 << 20  # fixture files must stay modest
 
@@ -417,7 +417,7 @@ def main():
             checks.append("a tokenizer.json with truncation max_length 16 / padding Fixed 16 gives the same ids as the original")
 
     fixture = {
-        "generator": "python/gen_tokenizer_fixtures.py",
+        "generator": "tests/reference/gen_tokenizer_fixtures.py",
         "versions": {"tokenizers": tokenizers.__version__, "transformers": transformers.__version__,
                      "sentence_transformers": sentence_transformers.__version__, "python": sys.version.split()[0]},
         "tokenizer": "all-MiniLM-L6-v2 (bert-base-uncased vocabulary), reduced: testdata/hf/minilm",
@@ -440,7 +440,7 @@ def main():
         tst, _ = st_ids(folder, ttexts)
         shutil.rmtree(folder)
         sizes["trained.json"] = write_json(os.path.join(out_dir, "trained.json"), {
-            "generator": "python/gen_tokenizer_fixtures.py", "versions": fixture["versions"],
+            "generator": "tests/reference/gen_tokenizer_fixtures.py", "versions": fixture["versions"],
             "cases": [{"text": t, "ids": a, "st_32": b} for t, a, b in zip(ttexts, tplain, tst)]})
     for k, v in sizes.items():
         print("%-24s %7d bytes" % (k, v), file=sys.stderr)

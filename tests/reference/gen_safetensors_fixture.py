@@ -3,7 +3,7 @@ package, so the Go reader is tested against a file the reference implementation 
 
 Tensors: f32 = arange(6).reshape(2,3)/7, f16 = [0.1, -2.5, 65504, 6e-8], bf16 = [1/3, -1e30, 3.0],
 i64 = [[1, -2], [3, 4]], metadata {"format": "pt", "note": "fixture"}.
-Usage: python python/gen_safetensors_fixture.py OUT
+Usage: python tests/reference/gen_safetensors_fixture.py OUT
 """
 import sys
 

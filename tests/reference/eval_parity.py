@@ -10,10 +10,10 @@ cos_sim / dot_score. Everything else - top-k selection, tie handling, metrics, k
 library's code.
 
 Usage:
-  python python/eval_parity.py --out trainlib/evaluation/testdata/st_ir_parity.json            # committed fixture
-  python python/eval_parity.py --seed 7 --out /tmp/cases.json                                 # fresh random cases
-  python python/eval_parity.py --input cases.json --out /tmp/results.json                     # given cases
-  python python/eval_parity.py --seed 7 --input cases.json --out /tmp/results.json            # both
+  python tests/reference/eval_parity.py --out trainlib/evaluation/testdata/st_ir_parity.json            # committed fixture
+  python tests/reference/eval_parity.py --seed 7 --out /tmp/cases.json                                 # fresh random cases
+  python tests/reference/eval_parity.py --input cases.json --out /tmp/results.json                     # given cases
+  python tests/reference/eval_parity.py --seed 7 --input cases.json --out /tmp/results.json            # both
 
 A case is {"title", "options": {name, accuracy_at_k, ..., score_functions, main_score_function, model_similarity,
 corpus_chunk_size, truncate_dim, unknown_ids (Go side only: sentence-transformers always keeps unknown ids)}, "queries": {id: embedding}, "corpus": {id: embedding},
@@ -230,7 +230,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     doc = {
-        "generator": "python/eval_parity.py",
+        "generator": "tests/reference/eval_parity.py",
         "sentence_transformers": sentence_transformers.__version__,
         "torch": torch.__version__,
     }

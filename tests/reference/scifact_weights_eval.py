@@ -9,7 +9,7 @@ the model's own pooling (CLS for BGE) and normalisation, cosine similarity, rele
 ../shared/data/reference-scores.md): nDCG@10 0.71273, MAP@10 0.66804, MRR@10 0.68229, Recall@10 0.83622,
 Recall@100 0.945.
 
-Usage (inside the reference environment, e.g. `$(scripts/pyenv.sh) python/scifact_weights_eval.py`):
+Usage (inside the reference environment, e.g. `$(scripts/pyenv.sh) tests/reference/scifact_weights_eval.py`):
   scifact_weights_eval.py [--model DIR] [--data DIR] [--split test] [--batch 32] [--max-seq-length 512]
                           [--query-prompt TEXT] [--json FILE] [--go-embeddings QUERIES.jsonl CORPUS.jsonl]
 --go-embeddings compares Python's query and document embeddings with embedtune's (JSON Lines
@@ -111,7 +111,7 @@ def compare(ours: dict[str, list[float]], ids: list[str], theirs, path: Path) ->
 
 def main(argv: list[str]) -> int:
     default_model = Path(os.environ.get("EMBEDTUNE_MODELS") or Path.home() / ".cache/embedtune/models")
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # tests/reference/ -> the repository
     ap = argparse.ArgumentParser(description="BEIR SciFact nDCG@10 with Python sentence-transformers")
     ap.add_argument("--model", type=Path, default=default_model / "bge-small-en-v1.5")
     ap.add_argument("--data", type=Path, default=root.parent / "shared/data/beir-scifact")

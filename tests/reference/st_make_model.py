@@ -3,8 +3,9 @@ format), for Go to load.
 
 Reads JSON on stdin (or {"batch": [request, ...]}, answered with {"batch": [...]}): {"out": DIR, "tokenizer": DIR, "hidden": 32, "layers": 2, "heads": 4,
 "intermediate": 64, "max_position": 128, "max_seq_length": 48, "pooling": "cls", "dense": 16 | null,
-"dense_activation": "Tanh", "normalize": true, "seed": 0, "texts": [...], "prompts": {...}}
-and prints {"embeddings": [[...]]} for the texts, as the saved model computes them.
+"dense_activation": "Tanh", "normalize": true, "seed": 0, "texts": [...], "prompts": {...},
+"include_prompt": true, "prompt": null}
+and prints {"embeddings": [[...]]} for the texts, as the saved model computes them (encode(texts, prompt=prompt)).
 """
 import json
 import os
@@ -28,7 +29,7 @@ def run(req):
     BertModel(cfg).save_pretrained(hf_dir)
     AutoTokenizer.from_pretrained(req["tokenizer"]).save_pretrained(hf_dir)
     mods = [modules.Transformer(hf_dir, max_seq_length=req["max_seq_length"])]
-    mods.append(modules.Pooling(req["hidden"], req["pooling"]))
+    mods.append(modules.Pooling(req["hidden"], req["pooling"], include_prompt=req.get("include_prompt", True)))
     if req.get("dense"):
         act = getattr(torch.nn, req.get("dense_activation", "Tanh"))()
         mods.append(modules.Dense(req["hidden"], req["dense"], activation_function=act))
@@ -36,7 +37,7 @@ def run(req):
         mods.append(modules.Normalize())
     model = SentenceTransformer(modules=mods, device="cpu", prompts=req.get("prompts"))
     model.save(req["out"])
-    emb = model.encode(req["texts"], convert_to_numpy=True, show_progress_bar=False, batch_size=4)
+    emb = model.encode(req["texts"], prompt=req.get("prompt"), convert_to_numpy=True, show_progress_bar=False, batch_size=4)
     return {"embeddings": emb.astype("float64").tolist()}
 
 

