@@ -3,7 +3,7 @@ package charts
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	gecharts "github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -35,18 +35,12 @@ func BeforeAfter(before, after map[string]float64, options ...Option) (*Chart, e
 			return nil, fmt.Errorf("charts.BeforeAfter: %q metric %q is %v, expected a finite number", cfg.labels[1], k, v)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	c := gecharts.NewBar()
-	c.SetGlobalOptions(
-		gecharts.WithInitializationOpts(opts.Initialization{Width: cfg.width, Height: cfg.height}),
-		gecharts.WithTitleOpts(opts.Title{Title: cfg.title}),
-		gecharts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		gecharts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
-		gecharts.WithGridOpts(opts.Grid{Left: "70", Right: "40", Top: "50", Bottom: "90"}),
+	c.SetGlobalOptions(append(cfg.globalOptions("90"), // room for the slanted metric names
 		gecharts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: &opts.AxisLabel{Interval: "0", Rotate: 20}}),
 		gecharts.WithYAxisOpts(opts.YAxis{Type: "value"}),
-		gecharts.WithAnimation(cfg.animation),
-	)
+	)...)
 	c.SetXAxis(keys)
 	for i, m := range []map[string]float64{before, after} {
 		data := make([]opts.BarData, len(keys))

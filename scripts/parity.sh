@@ -11,7 +11,7 @@
 #
 # Sizes (tests/parity/sizes_test.go):
 #   default   CI size, ~10 minutes on a busy 2-core machine (SciFact on a small deterministic subset, short fine-tuning).
-#   --full    the README numbers (EMBEDTUNE_PARITY_FULL=1): full SciFact test set with both models, longer
+#   --full    the numbers of docs/parity.md (EMBEDTUNE_PARITY_FULL=1): full SciFact test set with both models, longer
 #             fine-tuning runs, and the benchmarks; hours on 2 cores with the pure-Go backend.
 #   --bench   also run the performance benchmarks (ours vs PyTorch) at the selected size.
 # Anything after -- goes to `go test` (e.g. -- -run TestEncodeParity).

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${EMBEDTUNE_PYENV:-$HOME/.cache/embedtune/pyref}
-req="$root/python/requirements-ref.txt"
+req="$root/tests/reference/requirements-ref.txt"
 stamp="$venv/.embedtune-requirements.sha256"
 want=$(sha256sum "$req" | cut -d' ' -f1)
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

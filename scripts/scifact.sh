@@ -11,7 +11,7 @@
 #   2. embedtune encode the queries (bge: MTEB's query prompt "Represent this sentence for searching
 #      relevant passages: ");
 #   3. embedtune evaluate the embeddings against qrels/test.tsv (sentence-transformers' metrics);
-#   4. with --python: python/scifact_weights_eval.py runs sentence-transformers' InformationRetrievalEvaluator
+#   4. with --python: tests/reference/scifact_weights_eval.py runs sentence-transformers' InformationRetrievalEvaluator
 #      on the same folder and compares every query and document embedding with ours.
 # Results go to $EMBEDTUNE_SCIFACT_OUT (default build/scifact/MODEL): go.json (ours), python.json.
 # The models come from scripts/fetch_weights.sh. On 2 CPU cores with the pure-Go backend the bge-small
@@ -67,7 +67,7 @@ echo "scifact: $model, ours: nDCG@10 $(sed -nE 's/.*"scifact_cosine_ndcg@10": *(
 
 if [ "$python" = 1 ]; then
   py=$("$root/scripts/pyenv.sh")
-  run "$py" "$root/python/scifact_weights_eval.py" --model "$models/$model" --data "$data" \
+  run "$py" "$root/tests/reference/scifact_weights_eval.py" --model "$models/$model" --data "$data" \
     --max-seq-length "$maxlen" --query-prompt "$prompt" --json "$out/python.json" \
     --go-embeddings "$out/queries.emb.jsonl" "$out/corpus.emb.jsonl" >/dev/null
 fi

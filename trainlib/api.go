@@ -1,19 +1,3 @@
-// Package trainlib fine-tunes sentence-embedding models for retrieval (RAG) in Go, with the names
-// and defaults of Python's sentence-transformers, so its tutorial translates cell by cell:
-//
-//	ds, _ := trainlib.LoadDataset("dipanjanS/india_rag_wikidata", datasets.WithSplit("train"))
-//	ds, _ = ds.Select("question", "context")
-//	model, _ := trainlib.LoadModel("BAAI/bge-base-en-v1.5")
-//	loss := losses.MultipleNegativesRankingLoss(model)
-//	args := trainlib.TrainingArguments{OutputDir: "bge-base-finetuned", MaxSteps: 332,
-//		PerDeviceTrainBatchSize: 16, LearningRate: 3e-6, WarmupRatio: 0.1,
-//		BatchSampler: "no_duplicates", EvalStrategy: "steps", EvalSteps: 20, SaveSteps: 100,
-//		SaveTotalLimit: 2, LoggingSteps: 20}
-//	trainer, _ := trainlib.NewTrainer(model, args, ds, nil, loss, trainlib.WithEvaluator(evaluator))
-//	out, err := trainer.Train()   // live progress and loss chart in a notebook; model saved to OutputDir
-//
-// Sub-packages: model (load/encode/save sentence-transformers folders), datasets, losses,
-// evaluation, sampler, optim, tokenizer, hub (Hugging Face cache), safetensors, bert, backend.
 package trainlib
 
 import (

@@ -2,12 +2,14 @@ package trainlib
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"reflect"
 	"strings"
 
+	"github.com/embedtune/embedtune/internal/enum"
 	"github.com/embedtune/embedtune/trainlib/optim"
 	"github.com/embedtune/embedtune/trainlib/sampler"
 	"gopkg.in/yaml.v3"
@@ -31,9 +33,9 @@ type TrainingArguments struct {
 	PerDeviceEvalBatchSize    int     `json:"per_device_eval_batch_size" yaml:"per_device_eval_batch_size"`   // default 8
 	GradientAccumulationSteps int     `json:"gradient_accumulation_steps" yaml:"gradient_accumulation_steps"` // default 1
 
-	LearningRate    float64 `json:"learning_rate" yaml:"learning_rate"`         // default 5e-5
-	LRSchedulerType string  `json:"lr_scheduler_type" yaml:"lr_scheduler_type"` // default "linear"
-	WarmupRatio     float64 `json:"warmup_ratio" yaml:"warmup_ratio"`
+	LearningRate    float64             `json:"learning_rate" yaml:"learning_rate"`         // default 5e-5
+	LRSchedulerType optim.SchedulerType `json:"lr_scheduler_type" yaml:"lr_scheduler_type"` // default "linear"
+	WarmupRatio     float64             `json:"warmup_ratio" yaml:"warmup_ratio"`
 	// WarmupSteps ≥ 1 is a number of steps; a value in (0, 1) is a ratio (transformers ≥ 5).
 	WarmupSteps float64 `json:"warmup_steps" yaml:"warmup_steps"`
 	WeightDecay float64 `json:"weight_decay" yaml:"weight_decay"`
@@ -47,19 +49,19 @@ type TrainingArguments struct {
 	Seed int64 `json:"seed" yaml:"seed"` // default 42
 
 	// BatchSampler is "batch_sampler" (default) or "no_duplicates".
-	BatchSampler       string `json:"batch_sampler" yaml:"batch_sampler"`
-	DataloaderDropLast bool   `json:"dataloader_drop_last" yaml:"dataloader_drop_last"`
+	BatchSampler       sampler.BatchSamplers `json:"batch_sampler" yaml:"batch_sampler"`
+	DataloaderDropLast bool                  `json:"dataloader_drop_last" yaml:"dataloader_drop_last"`
 
-	EvalStrategy     string `json:"eval_strategy" yaml:"eval_strategy"` // "no" (default), "steps", "epoch"
-	EvalSteps        int    `json:"eval_steps" yaml:"eval_steps"`       // default: LoggingSteps
-	EvalOnStart      bool   `json:"eval_on_start" yaml:"eval_on_start"`
-	LoggingSteps     int    `json:"logging_steps" yaml:"logging_steps"` // default 500
-	LoggingFirstStep bool   `json:"logging_first_step" yaml:"logging_first_step"`
+	EvalStrategy     IntervalStrategy `json:"eval_strategy" yaml:"eval_strategy"` // "no" (default), "steps", "epoch"
+	EvalSteps        int              `json:"eval_steps" yaml:"eval_steps"`       // default: LoggingSteps
+	EvalOnStart      bool             `json:"eval_on_start" yaml:"eval_on_start"`
+	LoggingSteps     int              `json:"logging_steps" yaml:"logging_steps"` // default 500
+	LoggingFirstStep bool             `json:"logging_first_step" yaml:"logging_first_step"`
 
-	SaveStrategy       string `json:"save_strategy" yaml:"save_strategy"` // "steps" (default), "epoch", "best", "no"
-	SaveSteps          int    `json:"save_steps" yaml:"save_steps"`       // default 500
-	SaveTotalLimit     int    `json:"save_total_limit" yaml:"save_total_limit"`
-	LoadBestModelAtEnd bool   `json:"load_best_model_at_end" yaml:"load_best_model_at_end"`
+	SaveStrategy       SaveStrategy `json:"save_strategy" yaml:"save_strategy"` // "steps" (default), "epoch", "best", "no"
+	SaveSteps          int          `json:"save_steps" yaml:"save_steps"`       // default 500
+	SaveTotalLimit     int          `json:"save_total_limit" yaml:"save_total_limit"`
+	LoadBestModelAtEnd bool         `json:"load_best_model_at_end" yaml:"load_best_model_at_end"`
 	// MetricForBestModel names a logged eval metric, with or without the "eval_" prefix; default
 	// "loss" when best models are tracked.
 	MetricForBestModel string `json:"metric_for_best_model" yaml:"metric_for_best_model"`
@@ -80,10 +82,10 @@ type TrainingArguments struct {
 // fieldDefaults are the Hugging Face defaults applied to zero-valued fields.
 var fieldDefaults = map[string]any{
 	"num_train_epochs": 3.0, "max_steps": -1, "per_device_train_batch_size": 8, "per_device_eval_batch_size": 8,
-	"gradient_accumulation_steps": 1, "learning_rate": 5e-5, "lr_scheduler_type": "linear",
+	"gradient_accumulation_steps": 1, "learning_rate": 5e-5, "lr_scheduler_type": optim.SchedulerLinear,
 	"adam_beta1": 0.9, "adam_beta2": 0.999, "adam_epsilon": 1e-8, "max_grad_norm": 1.0, "seed": int64(42),
-	"batch_sampler": sampler.BatchSampler, "eval_strategy": "no", "logging_steps": 500,
-	"save_strategy": "steps", "save_steps": 500,
+	"batch_sampler": sampler.BatchSampler, "eval_strategy": IntervalStrategyNo, "logging_steps": 500,
+	"save_strategy": SaveStrategySteps, "save_steps": 500,
 }
 
 // DefaultTrainingArguments returns the defaults with an output folder.
@@ -152,6 +154,9 @@ func TrainingArgumentsFromMap(name string, raw map[string]any) (TrainingArgument
 	}
 	set := a.set
 	if err := json.Unmarshal(data, &a); err != nil {
+		if _, ok := errors.AsType[*enum.Error](err); ok {
+			return a, fmt.Errorf("%s: %w", name, err)
+		}
 		return a, fmt.Errorf("%s: wrong type for a training argument: %w", name, err)
 	}
 	a.set = set
@@ -195,7 +200,7 @@ func (a *TrainingArguments) Validate() error {
 	if !(a.LearningRate > 0) || math.IsInf(a.LearningRate, 0) {
 		bad("learning_rate must be a positive number (got %g)", a.LearningRate)
 	}
-	if _, err := optim.Schedule(a.LRSchedulerType, 0, 1); err != nil {
+	if err := a.LRSchedulerType.Validate(); err != nil {
 		bad("%v", err)
 	}
 	if a.WarmupRatio < 0 || a.WarmupRatio >= 1 {
@@ -216,45 +221,38 @@ func (a *TrainingArguments) Validate() error {
 	if a.FP16 && a.BF16 {
 		bad("fp16 and bf16 cannot both be set")
 	}
-	if a.BatchSampler != sampler.BatchSampler && a.BatchSampler != sampler.NoDuplicates {
-		bad("batch_sampler %q is not supported (%q or %q)", a.BatchSampler, sampler.BatchSampler, sampler.NoDuplicates)
-	}
-	switch a.EvalStrategy {
-	case "no", "epoch":
-	case "steps":
-		if a.EvalSteps <= 0 {
-			bad("eval_steps must be positive with eval_strategy \"steps\" (got %d)", a.EvalSteps)
+	for _, err := range []error{a.BatchSampler.Validate(), a.EvalStrategy.Validate(), a.SaveStrategy.Validate()} {
+		if err != nil {
+			bad("%v", err)
 		}
-	default:
-		bad("eval_strategy %q must be \"no\", \"steps\" or \"epoch\"", a.EvalStrategy)
+	}
+	if a.EvalStrategy == IntervalStrategySteps && a.EvalSteps <= 0 {
+		bad("eval_steps must be positive with eval_strategy \"steps\" (got %d)", a.EvalSteps)
 	}
 	switch a.SaveStrategy {
-	case "no", "epoch":
-	case "steps":
+	case SaveStrategySteps:
 		if a.SaveSteps <= 0 {
 			bad("save_steps must be positive with save_strategy \"steps\" (got %d)", a.SaveSteps)
 		}
-	case "best":
-		if a.EvalStrategy == "no" {
+	case SaveStrategyBest:
+		if a.EvalStrategy == IntervalStrategyNo {
 			bad("save_strategy \"best\" needs evaluations: set eval_strategy to \"steps\" or \"epoch\"")
 		}
-	default:
-		bad("save_strategy %q must be \"no\", \"steps\", \"epoch\" or \"best\"", a.SaveStrategy)
 	}
 	if a.SaveTotalLimit < 0 {
 		bad("save_total_limit must be non-negative (got %d)", a.SaveTotalLimit)
 	}
 	if a.LoadBestModelAtEnd {
 		switch {
-		case a.EvalStrategy == "no":
+		case a.EvalStrategy == IntervalStrategyNo:
 			bad("load_best_model_at_end needs eval_strategy \"steps\" or \"epoch\"")
-		case a.SaveStrategy != "best" && a.SaveStrategy != a.EvalStrategy:
+		case a.SaveStrategy != SaveStrategyBest && string(a.SaveStrategy) != string(a.EvalStrategy):
 			bad("load_best_model_at_end needs save_strategy (%q) to match eval_strategy (%q)", a.SaveStrategy, a.EvalStrategy)
-		case a.SaveStrategy == "steps" && a.SaveSteps%a.EvalSteps != 0:
+		case a.SaveStrategy == SaveStrategySteps && a.SaveSteps%a.EvalSteps != 0:
 			bad("load_best_model_at_end needs save_steps (%d) to be a multiple of eval_steps (%d)", a.SaveSteps, a.EvalSteps)
 		}
 	}
-	if (a.LoadBestModelAtEnd || a.SaveStrategy == "best") && a.MetricForBestModel == "" {
+	if (a.LoadBestModelAtEnd || a.SaveStrategy == SaveStrategyBest) && a.MetricForBestModel == "" {
 		a.MetricForBestModel = "loss"
 	}
 	if a.MetricForBestModel != "" && a.GreaterIsBetter == nil {

@@ -1,7 +1,9 @@
 package trainlib
 
-// Callback observes a training run, like transformers' TrainerCallback. Embed BaseCallback to
-// implement only some methods.
+// Callback observes a training run, like transformers' TrainerCallback: the Trainer calls its
+// methods at the events of the loop, and user interfaces (progress bars, log tables, live charts)
+// attach through it from outside, as GoMLX's train.Loop hooks do. Embed BaseCallback to implement
+// only some methods.
 type Callback interface {
 	OnTrainBegin(s *TrainerState, a *TrainingArguments)
 	// OnStepEnd runs after every optimizer step.
@@ -24,12 +26,3 @@ func (BaseCallback) OnLog(*TrainerState, *TrainingArguments, map[string]float64)
 func (BaseCallback) OnEvaluate(*TrainerState, *TrainingArguments, map[string]float64) {}
 func (BaseCallback) OnSave(*TrainerState, *TrainingArguments, string)                 {}
 func (BaseCallback) OnTrainEnd(*TrainerState, *TrainingArguments, *TrainOutput)       {}
-
-// callbacks returns the built-in progress display (when enabled) followed by the user's.
-func (t *Trainer) callbacks() []Callback {
-	var cbs []Callback
-	if t.progress {
-		cbs = append(cbs, newProgressCallback())
-	}
-	return append(cbs, t.Callbacks...)
-}

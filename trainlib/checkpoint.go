@@ -11,28 +11,18 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// Files of a checkpoint besides the model.
-const (
-	optimizerFile    = "optimizer.safetensors"
-	schedulerFile    = "scheduler.json"
-	rngFile          = "rng_state.json"
-	trainerStateFile = "trainer_state.json"
-	trainingArgsFile = "training_args.json"
-	resumeStateFile  = "embedtune_state.json"
-)
-
 // saveCheckpoint writes output_dir/checkpoint-<step> atomically (built in a temporary folder and
 // renamed), then rotates old checkpoints by save_total_limit.
 func (r *run) saveCheckpoint() error {
-	t, a, s := r.t, r.a, r.t.State
+	a, s := r.a, r.state
 	dir := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep))
 	r.rs.TrainRuntimeSecs = r.prevRuntime + timeSince(r.start)
 	err := atomicio.ReplaceDir(dir, func(tmp string) error {
-		if err := t.Model.Save(tmp); err != nil {
+		if err := r.model.Save(tmp); err != nil {
 			return err
 		}
 		var ts []safetensors.Tensor
-		names := t.Model.GraphParamNames()
+		names := r.model.GraphParamNames()
 		for k, i := range r.st.train {
 			for _, kv := range []struct {
 				prefix string
@@ -95,7 +85,7 @@ func (r *run) rotate() error {
 		return err
 	}
 	protected := map[string]bool{cks[len(cks)-1]: true}
-	if b := r.t.State.BestModelCheckpoint; b != nil {
+	if b := r.state.BestModelCheckpoint; b != nil {
 		protected[filepath.Clean(*b)] = true
 	}
 	keep := max(limit, len(protected))
@@ -117,7 +107,6 @@ func (r *run) rotate() error {
 // restore loads a checkpoint into the run: weights, AdamW moments, RNG, schedule and data
 // position, trainer state and logs.
 func (r *run) restore(dir string) error {
-	t := r.t
 	var rs resumeState
 	if err := readJSONFile(filepath.Join(dir, resumeStateFile), &rs); err != nil {
 		return fmt.Errorf("resume from %s: %w (is it an embedtune checkpoint?)", dir, err)
@@ -129,10 +118,10 @@ func (r *run) restore(dir string) error {
 	if err := readJSONFile(filepath.Join(dir, trainerStateFile), &st); err != nil {
 		return fmt.Errorf("resume from %s: %w", dir, err)
 	}
-	if st.MaxSteps != t.State.MaxSteps {
-		return fmt.Errorf("resume from %s: the checkpoint's run has max_steps %d, this one %d", dir, st.MaxSteps, t.State.MaxSteps)
+	if st.MaxSteps != r.state.MaxSteps {
+		return fmt.Errorf("resume from %s: the checkpoint's run has max_steps %d, this one %d", dir, st.MaxSteps, r.state.MaxSteps)
 	}
-	if err := t.Model.LoadWeightsFrom(dir); err != nil {
+	if err := r.model.LoadWeightsFrom(dir); err != nil {
 		return fmt.Errorf("resume from %s: %w", dir, err)
 	}
 	f, err := safetensors.Open(filepath.Join(dir, optimizerFile))
@@ -140,7 +129,7 @@ func (r *run) restore(dir string) error {
 		return fmt.Errorf("resume from %s: %w", dir, err)
 	}
 	defer f.Close()
-	names := t.Model.GraphParamNames()
+	names := r.model.GraphParamNames()
 	for k, i := range r.st.train {
 		for _, kv := range []struct {
 			prefix string
@@ -167,11 +156,11 @@ func (r *run) restore(dir string) error {
 	r.rs = rs
 	r.ts.lossScale = rs.LossScale
 	r.ts.scalerGrowth = rs.ScalerGrowth
-	*t.State = st
-	if t.State.LogHistory == nil {
-		t.State.LogHistory = []map[string]float64{}
+	*r.state = st
+	if r.state.LogHistory == nil {
+		r.state.LogHistory = []map[string]float64{}
 	}
 	r.lastSaved = st.GlobalStep
-	t.logf("resuming from %s at step %d", dir, st.GlobalStep)
+	r.logf("resuming from %s at step %d", dir, st.GlobalStep)
 	return nil
 }

@@ -3,7 +3,7 @@ package trainlib
 import (
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/embedtune/embedtune/trainlib/datasets"
@@ -133,7 +133,7 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 		}
 	}
 	if len(unknown) > 0 {
-		sort.Strings(unknown)
+		slices.Sort(unknown)
 		return nil, fmt.Errorf("loss: unknown parameters %v", unknown)
 	}
 	scale, err := num("scale", 20)

@@ -1,6 +1,7 @@
 package trainlib
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/embedtune/embedtune/trainlib/datasets"
@@ -78,29 +79,21 @@ func (t *textTable) Values(row int) []string {
 // column's bucket length.
 func (t *textTable) batch(m *model.SentenceTransformer, a *TrainingArguments, rows []int) (*batchTensors, error) {
 	b := &batchTensors{rows: len(rows)}
-	left := m.Tokenizer.Info().PaddingSide == "left"
+	texts := make([]string, len(rows))
 	for ci, c := range t.cols {
-		prompt := a.promptFor(t.textCols[ci])
-		seqs := make([][]int, len(rows))
 		for i, r := range rows {
-			ids, err := m.Tokenizer.Encode(prompt+c.Str(r), m.MaxSeqLength)
-			if err != nil {
-				return nil, fmt.Errorf("%s: tokenizing row %d of column %q: %w", t.name, r, t.textCols[ci], err)
-			}
-			seqs[i] = ids
+			texts[i] = c.Str(r)
 		}
-		ids, mask := model.PadBatch(seqs, m.MaxSeqLength, len(rows), m.Tokenizer.Special().PAD, left)
+		seqs, promptLen, err := m.Tokenize(texts, a.promptFor(t.textCols[ci]), 0)
+		if te, ok := errors.AsType[*model.TokenizeError](err); ok {
+			return nil, fmt.Errorf("%s: tokenizing row %d of column %q: %w", t.name, rows[te.Index], t.textCols[ci], te.Err)
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: column %q: %w", t.name, t.textCols[ci], err)
+		}
+		ids, mask := m.Pad(seqs, len(rows))
 		b.ids = append(b.ids, ids)
 		b.masks = append(b.masks, mask)
-		pl := int32(0)
-		if prompt != "" && !m.Pooling.IncludePrompt {
-			ids, err := m.Tokenizer.Encode(prompt, 0)
-			if err != nil {
-				return nil, err
-			}
-			pl = int32(len(ids) - 1)
-		}
-		b.promptLens = append(b.promptLens, pl)
+		b.promptLens = append(b.promptLens, int32(promptLen))
 	}
 	if t.labels != nil {
 		lab := make([]float32, len(rows))

@@ -61,7 +61,7 @@ func TestModelGradientsMatchPyTorch(t *testing.T) {
 			var both struct{ Batch []grads }
 			req := map[string]any{"model": dir, "columns": [][]string{qs, cs}, "loss": "MultipleNegativesRankingLoss"}
 			req64 := map[string]any{"model": dir, "columns": [][]string{qs, cs}, "loss": "MultipleNegativesRankingLoss", "float64": true}
-			testutil.PythonJSON(t, "python/st_grad.py", map[string]any{"batch": []any{req, req64}}, &both)
+			testutil.PythonJSON(t, "tests/reference/st_grad.py", map[string]any{"batch": []any{req, req64}}, &both)
 			ref, ref64 := both.Batch[0], both.Batch[1]
 			d := pairsDataset(t, pairs)
 			table, err := newTextTable("test", d)

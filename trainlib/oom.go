@@ -25,7 +25,7 @@ func isOutOfMemory(err error) bool {
 
 // stepFailed explains the error of the step after GlobalStep, run on micro.
 func (r *run) stepFailed(err error, micro []*batchTensors) error {
-	step := r.t.State.GlobalStep + 1
+	step := r.state.GlobalStep + 1
 	if !isOutOfMemory(err) {
 		return fmt.Errorf("training step %d: %w", step, err)
 	}
@@ -49,11 +49,11 @@ func (r *run) stepFailed(err error, micro []*batchTensors) error {
 		fix = append(fix, fmt.Sprintf("a smaller per_device_train_batch_size with gradient_accumulation_steps keeping the effective batch (e.g. %d and %d; "+
 			"note that in-batch-negatives losses such as MNRL then see fewer negatives per micro-batch)", half, a.GradientAccumulationSteps*a.PerDeviceTrainBatchSize/half))
 	}
-	fix = append(fix, fmt.Sprintf("a shorter max_seq_length (now %d)", r.t.Model.MaxSeqLength))
+	fix = append(fix, fmt.Sprintf("a shorter max_seq_length (now %d)", r.model.MaxSeqLength))
 	if precision == "fp32" {
 		fix = append(fix, "fp16 or bf16 mixed precision")
 	}
-	if r.t.Model.Adapter == nil {
+	if r.model.Adapter == nil {
 		fix = append(fix, "a LoRA adapter (fewer optimizer states)")
 	}
 	ckpt := "there is no checkpoint yet"
@@ -62,6 +62,6 @@ func (r *run) stepFailed(err error, micro []*batchTensors) error {
 			filepath.Join(a.OutputDir, filepath.Base(cs[len(cs)-1])))
 	}
 	return fmt.Errorf("training step %d: %w on %s for a batch of %d rows, columns of shape %s (%s, max_seq_length %d): use %s; %s. The model in memory may be incomplete. Engine message: %v",
-		step, ErrOutOfMemory, r.t.Model.Backend().Name(), a.PerDeviceTrainBatchSize, strings.Join(shapes, " and "), precision, r.t.Model.MaxSeqLength,
+		step, ErrOutOfMemory, r.model.Backend().Name(), a.PerDeviceTrainBatchSize, strings.Join(shapes, " and "), precision, r.model.MaxSeqLength,
 		strings.Join(fix, ", or "), ckpt, err)
 }

@@ -36,6 +36,13 @@ type TrainerState struct {
 	StatefulCallbacks   map[string]any       `json:"stateful_callbacks"`
 }
 
+// TrainOutput is what Train returns, like transformers' TrainOutput.
+type TrainOutput struct {
+	GlobalStep   int                `json:"global_step"`
+	TrainingLoss float64            `json:"training_loss"`
+	Metrics      map[string]float64 `json:"metrics"`
+}
+
 // resumeState is what embedtune needs beyond trainer_state.json to continue a run exactly; it is
 // written as embedtune_state.json next to it.
 type resumeState struct {
@@ -57,6 +64,16 @@ type resumeState struct {
 	Seed             int64   `json:"seed"`
 	WarmupSteps      int     `json:"warmup_steps"`
 }
+
+// Files of a checkpoint besides the model.
+const (
+	optimizerFile    = "optimizer.safetensors"
+	schedulerFile    = "scheduler.json"
+	rngFile          = "rng_state.json"
+	trainerStateFile = "trainer_state.json"
+	trainingArgsFile = "training_args.json"
+	resumeStateFile  = "embedtune_state.json"
+)
 
 // checkpointPrefix names checkpoint folders: checkpoint-<global step>.
 const checkpointPrefix = "checkpoint-"

@@ -2,6 +2,7 @@ package trainlib
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/embedtune/embedtune/trainlib/bert"
 	"github.com/embedtune/embedtune/trainlib/losses"
@@ -325,7 +326,7 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	copy(st.m, outs[t:2*t])
 	copy(st.v, outs[2*t:3*t])
 	res.gradNorm = scalar(outs[3*t])
-	res.finite = scalar(outs[3*t+1]) != 0 && !isNaNOrInf(res.loss)
+	res.finite = scalar(outs[3*t+1]) != 0 && finite(res.loss)
 	return res, nil
 }
 
@@ -348,3 +349,6 @@ func scalar(t *tensors.Tensor) float64 {
 	t.FinalizeAll()
 	return float64(v)
 }
+
+// finite reports whether v is a finite number (not NaN or ±Inf).
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

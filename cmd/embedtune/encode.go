@@ -93,11 +93,9 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 	if *maxLen > 0 {
 		limit = *maxLen
 	}
-	ids := make([][]int, len(texts))
-	for i, t := range texts {
-		if ids[i], err = m.Tokenizer.Encode(*in.prompt+t, limit); err != nil {
-			return err
-		}
+	ids, _, err := m.Tokenize(texts, *in.prompt, limit)
+	if err != nil {
+		return err
 	}
 	return writeJSONLines(*in.output, stdout, len(ids), func(i int) any { return map[string]any{"ids": ids[i]} })
 }

@@ -215,11 +215,11 @@ func evaluateEmbeddingFiles(ctx context.Context, f evaluateFlags, opts evaluatio
 	if err != nil {
 		return nil, err
 	}
-	rel, err := readQrelsTSV(f.qrels)
+	qrels, err := datasets.ReadQrels(f.qrels)
 	if err != nil {
 		return nil, err
 	}
-	return evaluation.EvaluateEmbeddings(ctx, queries, corpus, rel, opts)
+	return evaluation.EvaluateEmbeddings(ctx, queries, corpus, qrels.Relevance(), opts)
 }
 
 // evaluateModel encodes a BEIR folder or a (question, context) dataset with a model.
@@ -359,57 +359,4 @@ func parseID(raw json.RawMessage) (string, error) {
 		}
 	}
 	return "", fmt.Errorf(`"id" must be a string or an integer, got %s`, raw)
-}
-
-// readQrelsTSV reads BEIR qrels: a header "query-id<TAB>corpus-id<TAB>score", then one judgement per
-// line. Judgements with score > 0 are relevant (BEIR's convention); a pair judged twice is an error.
-func readQrelsTSV(path string) (map[string]map[string]bool, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("qrels: %w", err)
-	}
-	rel := map[string]map[string]bool{}
-	seen := map[[2]string]int{}
-	lines := strings.Split(strings.TrimPrefix(string(b), "\ufeff"), "\n")
-	header := false
-	for i, l := range lines {
-		l = strings.TrimRight(l, "\r")
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		f := strings.Split(l, "\t")
-		if !header {
-			if len(f) != 3 || f[0] != "query-id" || f[1] != "corpus-id" || f[2] != "score" {
-				return nil, fmt.Errorf("%s: line %d: want the header query-id<TAB>corpus-id<TAB>score, got %q", path, i+1, l)
-			}
-			header = true
-			continue
-		}
-		if len(f) != 3 {
-			return nil, fmt.Errorf("%s: line %d: %d tab-separated fields, want query-id, corpus-id and score", path, i+1, len(f))
-		}
-		q, d := f[0], f[1]
-		if q == "" || d == "" {
-			return nil, fmt.Errorf("%s: line %d: empty query-id or corpus-id", path, i+1)
-		}
-		score, err := strconv.Atoi(strings.TrimSpace(f[2]))
-		if err != nil {
-			return nil, fmt.Errorf("%s: line %d: score %q is not an integer", path, i+1, f[2])
-		}
-		if first, dup := seen[[2]string{q, d}]; dup {
-			return nil, fmt.Errorf("%s: line %d: query %q and document %q are already judged at line %d", path, i+1, q, d, first)
-		}
-		seen[[2]string{q, d}] = i + 1
-		if rel[q] == nil {
-			rel[q] = map[string]bool{}
-		}
-		rel[q][d] = score > 0
-	}
-	if !header {
-		return nil, fmt.Errorf("%s: empty qrels file (want the header query-id<TAB>corpus-id<TAB>score, then judgements)", path)
-	}
-	if len(seen) == 0 {
-		return nil, fmt.Errorf("%s: no judgements after the header", path)
-	}
-	return rel, nil
 }

@@ -88,7 +88,7 @@ var stFiles = map[string]string{
 
 // TestEvaluateEmbeddingFiles reproduces sentence-transformers' test_metrices expectations through the
 // CLI, with the k flags named like the Python arguments, and checks the CSV it writes against the
-// one sentence-transformers 6.2 writes for that test (from python/eval_parity.py's fixture).
+// one sentence-transformers 6.2 writes for that test (from tests/reference/eval_parity.py's fixture).
 func TestEvaluateEmbeddingFiles(t *testing.T) {
 	dir := writeFiles(t, stFiles)
 	out := filepath.Join(t.TempDir(), "eval")

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/embedtune/embedtune/charts"
+	"github.com/embedtune/embedtune/kernel/display"
 	"github.com/embedtune/embedtune/trainlib"
 	"github.com/embedtune/embedtune/trainlib/model"
 )
@@ -50,9 +51,6 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("train_dataset: %w", err)
 	}
 	opts := []trainlib.TrainerOption{}
-	if *noProgress {
-		opts = append(opts, trainlib.WithoutProgress())
-	}
 	if rc.Evaluator != nil {
 		ev, err := rc.Evaluator.BuildEvaluator()
 		if err != nil {
@@ -76,6 +74,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 	} else if tr, err = trainlib.NewTrainer(m, targs, train, nil, loss, opts...); err != nil {
 		return err
+	}
+	if !*noProgress {
+		display.AttachProgress(tr, display.WithWriter(stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

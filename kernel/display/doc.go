@@ -15,7 +15,12 @@
 // reopened, and inside Jupyter fetch it from the server's static path if the notebook no longer holds it
 // (see package github.com/embedtune/embedtune/charts). LoadECharts embeds it explicitly.
 //
-// This package does not depend on trainlib; the trainer uses it.
+// The library does not depend on this package: the view attaches to a trainer from outside, through
+// trainlib's callbacks (GoMLX's pattern), with one call before training:
+//
+//	display.AttachProgress(trainer) // progress bar, log table and live loss chart while trainer.Train() runs
+//
+// Any other training loop can drive a TrainingProgress itself:
 //
 //	p := display.NewTrainingProgress(332, display.WithEvaluation(true))
 //	for step := 1; step <= 332; step++ {

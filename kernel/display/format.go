@@ -42,14 +42,11 @@ func formatCell(v any) string {
 	}
 }
 
+// formatFloat writes x with up to 6 significant digits; NaN and the infinities as Go spells them ("NaN",
+// "+Inf", "-Inf").
 func formatFloat(x float64) string {
-	switch {
-	case math.IsNaN(x):
-		return "NaN"
-	case math.IsInf(x, 1):
-		return "+Inf"
-	case math.IsInf(x, -1):
-		return "-Inf"
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return fmt.Sprint(x)
 	}
 	return strconv.FormatFloat(x, 'g', 6, 64)
 }

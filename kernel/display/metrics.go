@@ -2,15 +2,16 @@ package display
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 )
 
 // MetricsTable lists metrics (e.g. an evaluator's results) as a two-column Metric | Value table, sorted by
 // name, values with 4 decimals.
 func MetricsTable(title string, m map[string]float64) *Table {
 	t := NewTable(title, "Metric", "Value")
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		t.Rows = append(t.Rows, []string{k, formatMetric(m[k])})
 	}
 	return t
@@ -31,7 +32,7 @@ func CompareMetrics(before, after map[string]float64, beforeLabel, afterLabel st
 		}
 	}
 	t := NewTable("", "Metric", beforeLabel, afterLabel, "Change")
-	for _, k := range sortedKeys(before) {
+	for _, k := range slices.Sorted(maps.Keys(before)) {
 		d := after[k] - before[k]
 		change := formatMetric(d)
 		if d > 0 {
@@ -47,13 +48,4 @@ func formatMetric(v float64) string {
 		return formatFloat(v)
 	}
 	return fmt.Sprintf("%.4f", v)
-}
-
-func sortedKeys(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

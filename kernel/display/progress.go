@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/embedtune/embedtune/charts"
+	"github.com/embedtune/embedtune/internal/pyfmt"
 )
 
 // ProgressOption configures a TrainingProgress.
@@ -331,10 +332,7 @@ func logValue(v float64, ok bool) string {
 	if !ok {
 		return "No log"
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return formatFloat(v)
-	}
-	return fmt.Sprintf("%.6f", v)
+	return pyfmt.Fixed(v, 6) // transformers writes f"{v:.6f}", so nan, inf and -inf as Python spells them
 }
 
 // draw redraws the view; logged says whether the table/chart changed.

@@ -1,5 +1,5 @@
 // Package bench is the Go side of scripts/bench.sh, the side-by-side benchmark of the pure-Go
-// backend, XLA CPU and PyTorch CPU (python/parity_bench.py). It holds only a test, run once per
+// backend, XLA CPU and PyTorch CPU (tests/reference/parity_bench.py). It holds only a test, run once per
 // measurement in its own process (so each process's peak RSS is that workload's) by bench.sh;
 // without $EMBEDTUNE_BENCH it skips. The engine is the one $GOMLX_BACKEND names.
 //

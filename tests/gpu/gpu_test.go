@@ -41,7 +41,7 @@ import (
 )
 
 // pyScript is the PyTorch side.
-const pyScript = "python/gpu_check.py"
+const pyScript = "tests/reference/gpu_check.py"
 
 type request struct {
 	Out       string `json:"out"`

@@ -14,7 +14,7 @@ import (
 	"github.com/embedtune/embedtune/trainlib/sampler"
 )
 
-// The benchmarks time ours and PyTorch (python/parity_bench.py) on the same real model
+// The benchmarks time ours and PyTorch (tests/reference/parity_bench.py) on the same real model
 // (all-MiniLM-L6-v2), the same texts and the same batch shapes, on the same machine, and report
 // both and their ratio as custom metrics (and in build/parity/results.md). They do fixed work
 // (sizes_test.go); run them with -benchtime 1x, as scripts/parity.sh does:

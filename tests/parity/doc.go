@@ -21,7 +21,7 @@
 // build/parity/loss_curves.html:
 //
 //	scripts/parity.sh           # CI size: about 10 minutes on a busy 2-core machine
-//	scripts/parity.sh --full    # the README numbers: full SciFact, longer fine-tuning, benchmarks
+//	scripts/parity.sh --full    # the numbers of docs/parity.md: full SciFact, longer fine-tuning, benchmarks
 //
 // Sizes are documented in sizes_test.go; $EMBEDTUNE_PARITY_FULL=1 selects the full size.
 package parity

@@ -8,7 +8,7 @@ import (
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
-// stEncodeRequest / stEncodeResponse are python/st_encode.py's protocol.
+// stEncodeRequest / stEncodeResponse are tests/reference/st_encode.py's protocol.
 type stEncodeRequest struct {
 	Model     string   `json:"model"`
 	Texts     []string `json:"texts"`

@@ -131,10 +131,10 @@ func sharedData(t testing.TB, rel string) string {
 	return testutil.SharedData(t, rel)
 }
 
-// python runs a script of python/ with req as JSON on stdin and decodes its JSON stdout.
+// python runs a script of tests/reference/ with req as JSON on stdin and decodes its JSON stdout.
 func python(t testing.TB, script string, req, resp any) {
 	t.Helper()
-	testutil.PythonJSON(t, "python/"+script, req, resp)
+	testutil.PythonJSON(t, "tests/reference/"+script, req, resp)
 }
 
 // pythonCached is python with the answer cached in build/parity/cache, keyed by the SHA-256 of key
@@ -153,7 +153,7 @@ func pythonCached(t testing.TB, script string, req, key, resp any, inputs ...str
 		t.Fatal(err)
 	}
 	h.Write(reqJSON)
-	for _, f := range append([]string{filepath.Join(root, "python", script), filepath.Join(root, "python", "requirements-ref.txt")}, inputs...) {
+	for _, f := range append([]string{filepath.Join(root, "tests", "reference", script), filepath.Join(root, "tests", "reference", "requirements-ref.txt")}, inputs...) {
 		if err := hashFile(h, f); err != nil {
 			t.Fatalf("cache key: %v", err)
 		}

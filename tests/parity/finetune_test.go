@@ -117,7 +117,7 @@ type pairRows struct{ q, c []string }
 func (p pairRows) Len() int                { return len(p.q) }
 func (p pairRows) Values(row int) []string { return []string{p.q[row], p.c[row]} }
 
-// ftResponse is python/parity_finetune.py's result.
+// ftResponse is tests/reference/parity_finetune.py's result.
 type ftResponse struct {
 	Before       map[string]float64 `json:"before"`
 	After        map[string]float64 `json:"after"`

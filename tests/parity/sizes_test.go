@@ -7,7 +7,7 @@ const (
 	// envModels names the folder of real sentence-transformers models written by
 	// scripts/fetch_weights.sh (one sub-folder per model). Unset: every test here skips.
 	envModels = "EMBEDTUNE_REAL_MODELS"
-	// envFull=1 selects the full size (the README numbers) instead of the CI size.
+	// envFull=1 selects the full size (the numbers of docs/parity.md) instead of the CI size.
 	envFull = "EMBEDTUNE_PARITY_FULL"
 	// envOut overrides the output folder (default build/parity under the repository root).
 	envOut = "EMBEDTUNE_PARITY_OUT"
@@ -76,7 +76,7 @@ var ciSize = size{
 	BenchPassages: 32, BenchEncodeLen: 256, BenchTrainLen: 128, BenchTrainSteps: 2,
 }
 
-// fullSize produces the README numbers (hours on 2 cores: the pure-Go backend encodes the 5,183
+// fullSize produces the numbers of docs/parity.md (hours on 2 cores: the pure-Go backend encodes the 5,183
 // SciFact documents, up to 512 tokens each, with bge-small-en-v1.5).
 var fullSize = size{
 	Name:            "full",

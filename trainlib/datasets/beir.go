@@ -1,14 +1,12 @@
 package datasets
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,20 +19,20 @@ import (
 //
 // As BEIR's GenericDataLoader, only the queries judged in the split are kept (in the order of
 // queries.jsonl), and a document's text to embed is, as MTEB builds it, strip(title + " " + text)
-// (just strip(text) without a title field); Titles and Texts keep both fields. RelevantDocs holds
-// the judgments with score > 0.
+// (just strip(text) without a title field); Titles and Texts keep both fields. The qrels file is read by
+// ReadQrels; RelevantDocs holds the judgments with score > 0.
 func LoadBEIR(dir, split string) (*IRData, error) {
 	qrelsPath := filepath.Join(dir, "qrels", split+".tsv")
 	if _, err := os.Stat(qrelsPath); err != nil {
 		avail := beirSplits(dir)
 		return nil, fmt.Errorf("datasets: BEIR %s: no split %q (no %s); the splits are %s", dir, split, qrelsPath, quoteList(avail))
 	}
-	qrels, order, err := readQrels(qrelsPath)
+	qrels, err := ReadQrels(qrelsPath)
 	if err != nil {
 		return nil, err
 	}
 	ir := &IRData{Queries: map[string]string{}, Corpus: map[string]string{}, Titles: map[string]string{},
-		Texts: map[string]string{}, RelevantDocs: map[string]map[string]bool{}, Qrels: qrels}
+		Texts: map[string]string{}, RelevantDocs: map[string]map[string]bool{}, Qrels: qrels.Scores}
 
 	corpus, err := readBEIRFile(filepath.Join(dir, "corpus.jsonl"), "text")
 	if err != nil {
@@ -71,7 +69,7 @@ func LoadBEIR(dir, split string) (*IRData, error) {
 	for i := 0; i < queries.Len(); i++ {
 		id := idString(qids, i)
 		known[id] = true
-		if _, judged := qrels[id]; !judged {
+		if _, judged := qrels.Scores[id]; !judged {
 			continue
 		}
 		if _, dup := ir.Queries[id]; dup {
@@ -80,16 +78,17 @@ func LoadBEIR(dir, split string) (*IRData, error) {
 		ir.QueryIDs = append(ir.QueryIDs, id)
 		ir.Queries[id] = qtexts.Str(i)
 	}
-	for _, q := range order {
+	relevance := qrels.Relevance()
+	for _, q := range qrels.QueryIDs {
 		if !known[q] {
 			return nil, fmt.Errorf("datasets: %s: query %q is not in queries.jsonl", qrelsPath, q)
 		}
 		rel := map[string]bool{}
-		for doc, score := range qrels[q] {
+		for doc, relevant := range relevance[q] {
 			if _, ok := ir.Corpus[doc]; !ok {
 				return nil, fmt.Errorf("datasets: %s: query %q judges document %q, which is not in corpus.jsonl", qrelsPath, q, doc)
 			}
-			if score > 0 {
+			if relevant {
 				rel[doc] = true
 			}
 		}
@@ -112,7 +111,7 @@ func beirSplits(dir string) []string {
 			out = append(out, name)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -157,52 +156,4 @@ func idString(c *Column, i int) string {
 		return strconv.FormatInt(c.Int(i), 10)
 	}
 	return c.Str(i)
-}
-
-// readQrels reads a BEIR qrels file; order lists the query ids in order of first appearance.
-func readQrels(path string) (map[string]map[string]int, []string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("datasets: %w", err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.Comma = '\t'
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
-	out := map[string]map[string]int{}
-	var order []string
-	for line := 1; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, csvError(path, err)
-		}
-		if line == 1 {
-			if len(rec) > 0 {
-				rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
-			}
-			if len(rec) < 3 || rec[0] != "query-id" {
-				return nil, nil, fmt.Errorf("datasets: %s: line 1: want the header query-id<TAB>corpus-id<TAB>score, got %q",
-					path, strings.Join(rec, "\t"))
-			}
-			continue
-		}
-		if len(rec) != 3 {
-			return nil, nil, fmt.Errorf("datasets: %s: line %d: %d fields, want query-id, corpus-id and score", path, line, len(rec))
-		}
-		score, err := strconv.Atoi(strings.TrimSpace(rec[2]))
-		if err != nil {
-			return nil, nil, fmt.Errorf("datasets: %s: line %d: score %q is not an integer", path, line, rec[2])
-		}
-		q, d := rec[0], rec[1]
-		if out[q] == nil {
-			out[q] = map[string]int{}
-			order = append(order, q)
-		}
-		out[q][d] = score
-	}
-	return out, order, nil
 }

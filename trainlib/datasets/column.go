@@ -21,23 +21,14 @@ const (
 	JSON
 )
 
+// typeNames are the names of the types, by value.
+var typeNames = [...]string{Null: "null", String: "string", Int: "int64", Float: "float64", Bool: "bool",
+	StringList: "list<string>", JSON: "json"}
+
 // String names the type: null, string, int64, float64, bool, list<string>, json.
 func (t Type) String() string {
-	switch t {
-	case Null:
-		return "null"
-	case String:
-		return "string"
-	case Int:
-		return "int64"
-	case Float:
-		return "float64"
-	case Bool:
-		return "bool"
-	case StringList:
-		return "list<string>"
-	case JSON:
-		return "json"
+	if int(t) < len(typeNames) {
+		return typeNames[t]
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }

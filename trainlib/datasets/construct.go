@@ -2,8 +2,9 @@ package datasets
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 )
 
 // NamedValues is one column for FromColumns: a name and a slice of values.
@@ -84,10 +85,7 @@ func FromRows(rows []Row, columns ...string) (*Dataset, error) {
 				keys[k] = true
 			}
 		}
-		for k := range keys {
-			columns = append(columns, k)
-		}
-		sort.Strings(columns)
+		columns = slices.Sorted(maps.Keys(keys))
 	}
 	pos := map[string]int{}
 	for i, c := range columns {

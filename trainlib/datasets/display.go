@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/embedtune/embedtune/internal/pyfmt"
 )
 
 // Display settings, as pandas (3.1) shows a DataFrame with its defaults: a cell of maxColWidth
@@ -50,27 +52,13 @@ func cellText(v any) string {
 	return truncate(s, maxColWidth)
 }
 
-// pyFloat formats like Python's repr(float): shortest round-trip digits, ".0" on integral values,
-// exponent form from 1e16.
+// pyFloat formats a float as pandas shows it in a DataFrame cell and as json.dumps writes it: Python's
+// repr(float), except that pandas shows NaN as "NaN".
 func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
+	if math.IsNaN(f) {
 		return "NaN"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
 	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e16 {
-		return strconv.FormatFloat(f, 'f', 1, 64)
-	}
-	abs := math.Abs(f)
-	if abs >= 1e16 || abs < 1e-4 {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		// Python writes 1e-05 / 1e+16: at least two exponent digits, as Go does.
-		return s
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	return pyfmt.Repr(f)
 }
 
 // truncate cuts a string of width characters or more to width-4 characters and "...".

@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -72,28 +74,17 @@ func IRFromPairs(d *Dataset, opts PairsOptions) (*IRData, error) {
 		return s
 	}
 	ir := &IRData{Queries: map[string]string{}, Corpus: map[string]string{}, RelevantDocs: map[string]map[string]bool{}}
-	docOf := map[string]string{}
-	queryOf := map[string]string{}
+	docs := idAssigner{prefix: "d", ids: &ir.CorpusIDs, texts: ir.Corpus, of: map[string]string{}, key: key}
+	queries := idAssigner{prefix: "q", ids: &ir.QueryIDs, texts: ir.Queries, of: map[string]string{}, key: key}
 	for i := 0; i < d.Len(); i++ {
 		for _, c := range []*Column{qcol, ccol} {
 			if c.IsNull(i) || strings.TrimSpace(c.Str(i)) == "" {
 				return nil, fmt.Errorf("datasets: row %d: %s is empty", i, c.Name())
 			}
 		}
-		q, ctx := qcol.Str(i), ccol.Str(i)
-		did, ok := docOf[key(ctx)]
-		if !ok {
-			did = fmt.Sprintf("d%d", len(ir.CorpusIDs))
-			docOf[key(ctx)] = did
-			ir.CorpusIDs = append(ir.CorpusIDs, did)
-			ir.Corpus[did] = ctx
-		}
-		qid, ok := queryOf[key(q)]
-		if !ok {
-			qid = fmt.Sprintf("q%d", len(ir.QueryIDs))
-			queryOf[key(q)] = qid
-			ir.QueryIDs = append(ir.QueryIDs, qid)
-			ir.Queries[qid] = q
+		did, _ := docs.id(ccol.Str(i))
+		qid, isNew := queries.id(qcol.Str(i))
+		if isNew {
 			ir.RelevantDocs[qid] = map[string]bool{}
 		}
 		ir.RelevantDocs[qid][did] = true
@@ -131,12 +122,30 @@ func (ir *IRData) NumRelevant() int {
 	return n
 }
 
+// idAssigner numbers distinct texts in order of first appearance: prefix + "0", prefix + "1", ...; texts
+// with the same key share an id, and the first one's text is kept.
+type idAssigner struct {
+	prefix string
+	ids    *[]string
+	texts  map[string]string // id → text
+	of     map[string]string // key → id
+	key    func(string) string
+}
+
+// id returns the id of text, and whether it is new.
+func (a *idAssigner) id(text string) (string, bool) {
+	k := a.key(text)
+	if id, ok := a.of[k]; ok {
+		return id, false
+	}
+	id := a.prefix + strconv.Itoa(len(*a.ids))
+	a.of[k] = id
+	*a.ids = append(*a.ids, id)
+	a.texts[id] = text
+	return id, true
+}
+
 // RelevantIDs returns the relevant document ids of a query, sorted.
 func (ir *IRData) RelevantIDs(query string) []string {
-	out := make([]string, 0, len(ir.RelevantDocs[query]))
-	for d := range ir.RelevantDocs[query] {
-		out = append(out, d)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(ir.RelevantDocs[query]))
 }

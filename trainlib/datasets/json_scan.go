@@ -142,13 +142,7 @@ func (s *jsonScanner) value(depth int) bool {
 		_, ok := s.str()
 		return ok
 	case c == '{':
-		s.i++
-		s.ws()
-		if s.i < len(b) && b[s.i] == '}' {
-			s.i++
-			return true
-		}
-		for {
+		return s.container('}', func() bool {
 			if s.i >= len(b) || b[s.i] != '"' {
 				return false
 			}
@@ -161,48 +155,10 @@ func (s *jsonScanner) value(depth int) bool {
 			}
 			s.i++
 			s.ws()
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.i >= len(b) {
-				return false
-			}
-			if b[s.i] == '}' {
-				s.i++
-				return true
-			}
-			if b[s.i] != ',' {
-				return false
-			}
-			s.i++
-			s.ws()
-		}
+			return s.value(depth + 1)
+		})
 	case c == '[':
-		s.i++
-		s.ws()
-		if s.i < len(b) && b[s.i] == ']' {
-			s.i++
-			return true
-		}
-		for {
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.i >= len(b) {
-				return false
-			}
-			if b[s.i] == ']' {
-				s.i++
-				return true
-			}
-			if b[s.i] != ',' {
-				return false
-			}
-			s.i++
-			s.ws()
-		}
+		return s.container(']', func() bool { return s.value(depth + 1) })
 	case c == 't':
 		return s.literal("true")
 	case c == 'f':
@@ -213,6 +169,36 @@ func (s *jsonScanner) value(depth int) bool {
 		return s.number()
 	}
 	return false
+}
+
+// container scans an object or an array from its opening byte: members (scanned by member) separated by
+// commas, up to the closing byte.
+func (s *jsonScanner) container(closing byte, member func() bool) bool {
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == closing {
+		s.i++
+		return true
+	}
+	for {
+		if !member() {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch s.b[s.i] {
+		case closing:
+			s.i++
+			return true
+		case ',':
+			s.i++
+			s.ws()
+		default:
+			return false
+		}
+	}
 }
 
 func (s *jsonScanner) literal(lit string) bool {
@@ -229,25 +215,18 @@ func (s *jsonScanner) number() bool {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	if i >= len(b) {
+	switch {
+	case i >= len(b):
 		return false
-	}
-	if b[i] == '0' {
+	case b[i] == '0':
 		i++
-	} else if b[i] >= '1' && b[i] <= '9' {
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	} else {
+	case b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
 		return false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(b, i+1); i < 0 {
 			return false
 		}
 	}
@@ -256,14 +235,22 @@ func (s *jsonScanner) number() bool {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digits(b, i); i < 0 {
 			return false
 		}
 	}
 	s.i = i
 	return true
+}
+
+// digits returns the index after the decimal digits that start at i, or -1 when there are none.
+func digits(b []byte, i int) int {
+	start := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == start {
+		return -1
+	}
+	return i
 }

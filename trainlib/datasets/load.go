@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/embedtune/embedtune/trainlib/hub"
@@ -70,11 +70,7 @@ func Load(source string, opts ...Option) (*Dataset, error) {
 
 // LoadContext is Load with a context for the Hub requests.
 func LoadContext(ctx context.Context, source string, opts ...Option) (*Dataset, error) {
-	cfg := loadConfig{}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	src, err := openSource(ctx, source, &cfg)
+	src, cfg, err := openSource(ctx, source, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -86,16 +82,12 @@ func LoadContext(ctx context.Context, source string, opts ...Option) (*Dataset, 
 	if err != nil {
 		return nil, err
 	}
-	return readFiles(refs, &cfg, src.where, split)
+	return readFiles(refs, cfg, src.where, split)
 }
 
 // Splits lists the splits of a source, in order.
 func Splits(ctx context.Context, source string, opts ...Option) ([]string, error) {
-	cfg := loadConfig{}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	src, err := openSource(ctx, source, &cfg)
+	src, _, err := openSource(ctx, source, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +107,18 @@ type fileRef struct{ path, name string }
 
 var hubIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$`)
 
-func openSource(ctx context.Context, name string, cfg *loadConfig) (*source, error) {
+// openSource applies the options and resolves a source name: a local file or folder, or a Hub dataset.
+func openSource(ctx context.Context, name string, opts []Option) (*source, *loadConfig, error) {
+	cfg := &loadConfig{}
+	for _, o := range opts {
+		o(cfg)
+	}
+	src, err := resolveSource(ctx, name, cfg)
+	return src, cfg, err
+}
+
+// resolveSource resolves a source name: a local file or folder, or a Hub dataset.
+func resolveSource(ctx context.Context, name string, cfg *loadConfig) (*source, error) {
 	if name == "" {
 		return nil, errors.New("datasets: empty source: give a file, a folder or a Hub dataset id")
 	}
@@ -355,10 +358,10 @@ func readFile(p, name string, cfg *loadConfig) (*Dataset, error) {
 func concatFiles(parts []*Dataset, names []string) (*Dataset, error) {
 	first := parts[0].Columns()
 	sorted := append([]string(nil), first...)
-	sort.Strings(sorted)
+	slices.Sort(sorted)
 	for i, p := range parts[1:] {
 		other := p.Columns()
-		sort.Strings(other)
+		slices.Sort(other)
 		if strings.Join(other, "\x00") != strings.Join(sorted, "\x00") {
 			return nil, fmt.Errorf("%s has columns %s but %s has %s; all files of a split must have the same columns",
 				names[i+1], quoteList(p.Columns()), names[0], quoteList(first))

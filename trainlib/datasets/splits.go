@@ -20,8 +20,10 @@ package datasets
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -295,7 +297,7 @@ func resolvePattern(files []string, base, pattern string, allowed bool) []string
 		}
 		out = append(out, f)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -376,11 +378,7 @@ func defaultPatterns(files []string, base string) ([]splitPattern, error) {
 				delete(found, k.split)
 			}
 		}
-		var rest []string
-		for s := range found {
-			rest = append(rest, s)
-		}
-		sort.Strings(rest)
+		rest := slices.Sorted(maps.Keys(found))
 		var out []splitPattern
 		for _, s := range append(splits, rest...) {
 			out = append(out, splitPattern{s, []string{strings.Replace(splitPatternSharded, "{split}", s, 1)}})

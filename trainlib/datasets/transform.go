@@ -2,7 +2,7 @@ package datasets
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // Filter keeps the rows for which keep returns true.
@@ -45,7 +45,7 @@ func (d *Dataset) Map(fn func(Row) (Row, error)) (*Dataset, error) {
 				added = append(added, k)
 			}
 		}
-		sort.Strings(added)
+		slices.Sort(added)
 		for _, k := range added {
 			pos[k] = len(names)
 			names = append(names, k)

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/embedtune/embedtune/trainlib/model"
 )
@@ -112,7 +113,7 @@ func CompareRetrieval(ctx context.Context, base, tuned Encoder, queries, corpus 
 	if len(corpus) == 0 {
 		return fail(errors.New("the corpus is empty"))
 	}
-	qIDs, cIDs := sortedKeys(queries), sortedKeys(corpus)
+	qIDs, cIDs := slices.Sorted(maps.Keys(queries)), slices.Sorted(maps.Keys(corpus))
 	cmp := &RetrievalComparison{
 		BaseName: o.BaseName, TunedName: o.TunedName, K: o.K, RankDepth: o.RankDepth, ScoreFunction: o.ScoreFunction,
 		maxTextLen: o.MaxTextLen,
@@ -128,7 +129,7 @@ func CompareRetrieval(ctx context.Context, base, tuned Encoder, queries, corpus 
 			}
 			qc.Relevant = append(qc.Relevant, doc)
 		}
-		sort.Strings(qc.Relevant)
+		slices.Sort(qc.Relevant)
 		cmp.Queries = append(cmp.Queries, qc)
 	}
 	qTexts := make([]string, len(qIDs))

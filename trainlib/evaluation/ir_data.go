@@ -3,7 +3,7 @@ package evaluation
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -22,28 +22,21 @@ const (
 	UnknownIDsKeep
 )
 
+// unknownIDPolicyNames are the policies' names, by value.
+var unknownIDPolicyNames = [...]string{UnknownIDsError: "error", UnknownIDsSkip: "skip", UnknownIDsKeep: "keep"}
+
 // String returns "error", "skip" or "keep".
 func (p UnknownIDPolicy) String() string {
-	switch p {
-	case UnknownIDsError:
-		return "error"
-	case UnknownIDsSkip:
-		return "skip"
-	case UnknownIDsKeep:
-		return "keep"
+	if p >= 0 && int(p) < len(unknownIDPolicyNames) {
+		return unknownIDPolicyNames[p]
 	}
 	return fmt.Sprintf("UnknownIDPolicy(%d)", int(p))
 }
 
 // ParseUnknownIDPolicy parses "error", "skip" or "keep".
 func ParseUnknownIDPolicy(s string) (UnknownIDPolicy, error) {
-	switch s {
-	case "error":
-		return UnknownIDsError, nil
-	case "skip":
-		return UnknownIDsSkip, nil
-	case "keep":
-		return UnknownIDsKeep, nil
+	if i := slices.Index(unknownIDPolicyNames[:], s); i >= 0 {
+		return UnknownIDPolicy(i), nil
 	}
 	return 0, fmt.Errorf("unknown-ids policy %q: expected error, skip or keep", s)
 }
@@ -119,9 +112,9 @@ func prepareIRData(queryIDs, corpusIDs []string, relevantDocs map[string]map[str
 			strings.Join(parts, "; "))
 	}
 	d.corpusIDs = append([]string(nil), corpusIDs...)
-	sort.Strings(d.corpusIDs)
+	slices.Sort(d.corpusIDs)
 	sorted := append([]string(nil), queryIDs...)
-	sort.Strings(sorted)
+	slices.Sort(sorted)
 	for _, q := range sorted {
 		rel := map[string]bool{}
 		for doc, ok := range relevantDocs[q] {
@@ -153,7 +146,7 @@ func examples(ids []string) string {
 	for id := range uniq {
 		list = append(list, id)
 	}
-	sort.Strings(list)
+	slices.Sort(list)
 	if len(list) > 3 {
 		list = list[:3]
 	}
@@ -161,16 +154,6 @@ func examples(ids []string) string {
 		list[i] = fmt.Sprintf("%q", id)
 	}
 	return strings.Join(list, ", ")
-}
-
-// sortedKeys returns the keys of m in ascending order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // errorPrefix is "what" or "what NAME" for error messages.

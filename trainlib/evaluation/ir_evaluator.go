@@ -3,6 +3,7 @@ package evaluation
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -41,7 +42,7 @@ func NewInformationRetrievalEvaluator(queries, corpus map[string]string, relevan
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", errorPrefix("information retrieval evaluator", opts.Name), err)
 	}
-	d, err := prepareIRData(sortedKeys(queries), sortedKeys(corpus), relevantDocs, o.UnknownIDs)
+	d, err := prepareIRData(slices.Sorted(maps.Keys(queries)), slices.Sorted(maps.Keys(corpus)), relevantDocs, o.UnknownIDs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", errorPrefix("information retrieval evaluator", opts.Name), err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/embedtune/embedtune/internal/testutil"
 )
 
-// parityFile is the JSON written by python/eval_parity.py.
+// parityFile is the JSON written by tests/reference/eval_parity.py.
 type parityFile struct {
 	SentenceTransformers string       `json:"sentence_transformers"`
 	Cases                []parityCase `json:"cases"`
@@ -184,7 +184,7 @@ func compareRankings(got, want []RankedDoc) string {
 }
 
 // TestParityFixture compares with sentence-transformers' InformationRetrievalEvaluator results stored
-// in testdata/st_ir_parity.json by python/eval_parity.py (random Gaussian cases, integer embeddings
+// in testdata/st_ir_parity.json by tests/reference/eval_parity.py (random Gaussian cases, integer embeddings
 // with many exact ties, several score functions and k lists, truncate_dim, relevant ids missing from
 // the corpus, k beyond the corpus, and the data of sentence-transformers' own evaluator test).
 func TestParityFixture(t *testing.T) {
@@ -204,7 +204,7 @@ func TestParityFixture(t *testing.T) {
 	}
 }
 
-// TestParityLive runs python/eval_parity.py (sentence-transformers itself) on fresh random cases and,
+// TestParityLive runs tests/reference/eval_parity.py (sentence-transformers itself) on fresh random cases and,
 // when ../shared/data has it, on BEIR SciFact embedded by the hashing embedder, and compares. It
 // needs the Python reference environment (skipped otherwise, see testutil.Python).
 func TestParityLive(t *testing.T) {
@@ -231,7 +231,7 @@ func TestParityLive(t *testing.T) {
 	} else {
 		t.Logf("no SciFact parity case: %v", err)
 	}
-	testutil.RunPython(t, "python/eval_parity.py", args...)
+	testutil.RunPython(t, "tests/reference/eval_parity.py", args...)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package evaluation
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // EvaluateEmbeddings computes the information-retrieval metrics from precomputed embeddings (bring
@@ -29,7 +31,7 @@ func EvaluateEmbeddings(ctx context.Context, queryEmbeddings, corpusEmbeddings m
 			return fail(fmt.Errorf("MainScoreFunction %q is not among the evaluated score functions [cosine]", o.MainScoreFunction))
 		}
 	}
-	d, err := prepareIRData(sortedKeys(queryEmbeddings), sortedKeys(corpusEmbeddings), relevantDocs, o.UnknownIDs)
+	d, err := prepareIRData(slices.Sorted(maps.Keys(queryEmbeddings)), slices.Sorted(maps.Keys(corpusEmbeddings)), relevantDocs, o.UnknownIDs)
 	if err != nil {
 		return fail(err)
 	}

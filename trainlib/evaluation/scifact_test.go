@@ -136,7 +136,7 @@ func TestSciFact(t *testing.T) {
 }
 
 // sciFactCase is the SciFact evaluation with the hashing embedder as a parity case
-// (python/eval_parity.py runs sentence-transformers on it in TestParityLive).
+// (tests/reference/eval_parity.py runs sentence-transformers on it in TestParityLive).
 func sciFactCase(queries, corpus map[string]string, rel map[string]map[string]bool, enc hashingEncoder) *parityCase {
 	c := &parityCase{Title: "BEIR SciFact test split, 384-d hashing bag of words", Options: parityOptions{Name: "scifact-test"},
 		Queries: map[string][]float32{}, Corpus: map[string][]float32{}, RelevantDocs: map[string][]string{}}

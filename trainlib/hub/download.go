@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"github.com/embedtune/embedtune/internal/lockfile"
 	"io"
 	"net/http"
 	"net/url"
@@ -145,9 +146,9 @@ func (c *Client) fetch(ctx context.Context, rc repoCache, rev, path string, m fi
 	if err := rc.writeRef(rev, m.commit); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(rc.locks, m.etag+".lock"))
+	unlock, err := lockfile.Lock(ctx, filepath.Join(rc.locks, m.etag+".lock"))
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("hub: %s: %w", what, err)
 	}
 	defer unlock()
 	blob := rc.blobPath(m.etag)

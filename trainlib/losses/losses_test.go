@@ -14,7 +14,7 @@ import (
 )
 
 // refCase is one loss evaluation; expected values come from sentence-transformers' own loss
-// classes (python/loss_reference.py), stored in testdata/loss_reference.json.
+// classes (tests/reference/loss_reference.py), stored in testdata/loss_reference.json.
 type refCase struct {
 	Name       string         `json:"name"`
 	Loss       string         `json:"loss"`
@@ -220,7 +220,7 @@ func TestLossReferenceFixture(t *testing.T) {
 			Grads [][][]float64 `json:"grads"`
 		} `json:"results"`
 	}
-	testutil.PythonJSON(t, "python/loss_reference.py", map[string]any{"cases": cases}, &resp)
+	testutil.PythonJSON(t, "tests/reference/loss_reference.py", map[string]any{"cases": cases}, &resp)
 	for i, r := range resp.Results {
 		if update {
 			cases[i].Want, cases[i].WantGrads = r.Loss, r.Grads

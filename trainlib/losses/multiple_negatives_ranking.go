@@ -9,12 +9,40 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 )
 
-// Directions of MultipleNegativesRankingLoss (sentence-transformers ≥ 5.1).
+//go:generate go run github.com/embedtune/embedtune/internal/enumgen -type Direction -setting directions
+//go:generate go run github.com/embedtune/embedtune/internal/enumgen -type PartitionMode -setting partition_mode
+//go:generate go run github.com/embedtune/embedtune/internal/enumgen -type HardnessMode -setting hardness_mode
+
+// Direction is an interaction direction of MultipleNegativesRankingLoss (its directions argument,
+// sentence-transformers ≥ 5.1); see MNRL for the terms each adds.
+type Direction string
+
+// The directions.
 const (
-	QueryToDoc   = "query_to_doc"
-	QueryToQuery = "query_to_query"
-	DocToQuery   = "doc_to_query"
-	DocToDoc     = "doc_to_doc"
+	QueryToDoc   Direction = "query_to_doc"
+	QueryToQuery Direction = "query_to_query"
+	DocToQuery   Direction = "doc_to_query"
+	DocToDoc     Direction = "doc_to_doc"
+)
+
+// PartitionMode is how MNRL normalizes the scores of several directions (partition_mode).
+type PartitionMode string
+
+// The partition modes.
+const (
+	PartitionJoint        PartitionMode = "joint"         // one softmax over all the directions' terms
+	PartitionPerDirection PartitionMode = "per_direction" // one cross-entropy per direction, averaged
+)
+
+// HardnessMode selects the negatives that hardness weighting applies to (hardness_mode); "" (Python's
+// None) disables it.
+type HardnessMode string
+
+// The hardness modes.
+const (
+	HardnessInBatchNegatives HardnessMode = "in_batch_negatives" // the other rows' positives
+	HardnessHardNegatives    HardnessMode = "hard_negatives"     // the explicit negative columns
+	HardnessAllNegatives     HardnessMode = "all_negatives"      // both
 )
 
 // MNRL is MultipleNegativesRankingLoss (InfoNCE with in-batch negatives).
@@ -37,9 +65,9 @@ type MNRL struct {
 	model            *model.SentenceTransformer
 	Scale            float64
 	Similarity       Similarity
-	Directions       []string
-	PartitionMode    string // "joint" (default) or "per_direction"
-	HardnessMode     string // "", "in_batch_negatives", "hard_negatives", "all_negatives"
+	Directions       []Direction
+	PartitionMode    PartitionMode // PartitionJoint (default) or PartitionPerDirection
+	HardnessMode     HardnessMode  // "" (none) or one of HardnessModeValues
 	HardnessStrength float64
 	name             string
 }
@@ -53,21 +81,30 @@ func WithScale(s float64) MNRLOption { return func(l *MNRL) { l.Scale = s } }
 // WithSimilarity selects cosine (default) or dot-product similarity.
 func WithSimilarity(s Similarity) MNRLOption { return func(l *MNRL) { l.Similarity = s } }
 
-// WithDirections sets the interaction directions; QueryToDoc must be among them.
-func WithDirections(d ...string) MNRLOption { return func(l *MNRL) { l.Directions = d } }
+// WithDirections sets the interaction directions (Direction constants or their spellings); QueryToDoc
+// must be among them.
+func WithDirections[D ~string](d ...D) MNRLOption {
+	dirs := make([]Direction, len(d))
+	for i, x := range d {
+		dirs[i] = Direction(x)
+	}
+	return func(l *MNRL) { l.Directions = dirs }
+}
 
-// WithPartitionMode sets "joint" or "per_direction".
-func WithPartitionMode(m string) MNRLOption { return func(l *MNRL) { l.PartitionMode = m } }
+// WithPartitionMode sets PartitionJoint or PartitionPerDirection (or their spellings).
+func WithPartitionMode[M ~string](m M) MNRLOption {
+	return func(l *MNRL) { l.PartitionMode = PartitionMode(m) }
+}
 
-// WithHardness enables hardness weighting of negatives.
-func WithHardness(mode string, strength float64) MNRLOption {
-	return func(l *MNRL) { l.HardnessMode, l.HardnessStrength = mode, strength }
+// WithHardness enables hardness weighting of negatives (a HardnessMode or its spelling).
+func WithHardness[M ~string](mode M, strength float64) MNRLOption {
+	return func(l *MNRL) { l.HardnessMode, l.HardnessStrength = HardnessMode(mode), strength }
 }
 
 // MultipleNegativesRankingLoss returns the loss with sentence-transformers' defaults: scale 20,
 // cosine similarity, directions (query_to_doc), joint partition, no hardness weighting.
 func MultipleNegativesRankingLoss(m *model.SentenceTransformer, opts ...MNRLOption) *MNRL {
-	l := &MNRL{model: m, Scale: 20, Similarity: CosSim, Directions: []string{QueryToDoc}, PartitionMode: "joint", name: "MultipleNegativesRankingLoss"}
+	l := &MNRL{model: m, Scale: 20, Similarity: CosSim, Directions: []Direction{QueryToDoc}, PartitionMode: PartitionJoint, name: "MultipleNegativesRankingLoss"}
 	for _, o := range opts {
 		o(l)
 	}
@@ -77,7 +114,7 @@ func MultipleNegativesRankingLoss(m *model.SentenceTransformer, opts ...MNRLOpti
 // MultipleNegativesSymmetricRankingLoss is MNRL with directions (query_to_doc, doc_to_query)
 // and one softmax per direction: L = (CE(S) + CE(S[:, :B]ᵀ)) / 2.
 func MultipleNegativesSymmetricRankingLoss(m *model.SentenceTransformer, opts ...MNRLOption) *MNRL {
-	l := MultipleNegativesRankingLoss(m, append([]MNRLOption{WithDirections(QueryToDoc, DocToQuery), WithPartitionMode("per_direction")}, opts...)...)
+	l := MultipleNegativesRankingLoss(m, append([]MNRLOption{WithDirections(QueryToDoc, DocToQuery), WithPartitionMode(PartitionPerDirection)}, opts...)...)
 	l.name = "MultipleNegativesSymmetricRankingLoss"
 	return l
 }
@@ -100,11 +137,12 @@ func (l *MNRL) Config() map[string]any {
 	return c
 }
 
-func nilIfEmpty(s string) any {
-	if s == "" {
+// nilIfEmpty is Python's None for an unset mode.
+func nilIfEmpty(m HardnessMode) any {
+	if m == "" {
 		return nil
 	}
-	return s
+	return m
 }
 
 // Validate implements Loss.
@@ -116,12 +154,10 @@ func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
 		return fmt.Errorf("%s: %w", l.name, err)
 	}
 	hasQD := false
-	seen := map[string]bool{}
+	seen := map[Direction]bool{}
 	for _, d := range l.Directions {
-		switch d {
-		case QueryToDoc, QueryToQuery, DocToQuery, DocToDoc:
-		default:
-			return fmt.Errorf("%s: unknown direction %q (query_to_doc, query_to_query, doc_to_query, doc_to_doc)", l.name, d)
+		if err := d.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
 		}
 		if seen[d] {
 			return fmt.Errorf("%s: direction %q given twice", l.name, d)
@@ -132,19 +168,16 @@ func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
 	if !hasQD {
 		return fmt.Errorf("%s: directions must include %q", l.name, QueryToDoc)
 	}
-	switch l.PartitionMode {
-	case "joint":
-	case "per_direction":
-		if seen[QueryToQuery] || seen[DocToDoc] {
-			return fmt.Errorf("%s: partition_mode \"per_direction\" is not compatible with query_to_query or doc_to_doc", l.name)
-		}
-	default:
-		return fmt.Errorf("%s: partition_mode %q must be \"joint\" or \"per_direction\"", l.name, l.PartitionMode)
+	if err := l.PartitionMode.Validate(); err != nil {
+		return fmt.Errorf("%s: %w", l.name, err)
 	}
-	switch l.HardnessMode {
-	case "", "in_batch_negatives", "hard_negatives", "all_negatives":
-	default:
-		return fmt.Errorf("%s: hardness_mode %q must be in_batch_negatives, hard_negatives or all_negatives", l.name, l.HardnessMode)
+	if l.PartitionMode == PartitionPerDirection && (seen[QueryToQuery] || seen[DocToDoc]) {
+		return fmt.Errorf("%s: partition_mode \"per_direction\" is not compatible with query_to_query or doc_to_doc", l.name)
+	}
+	if l.HardnessMode != "" {
+		if err := l.HardnessMode.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
+		}
 	}
 	if l.HardnessStrength < 0 {
 		return fmt.Errorf("%s: hardness_strength must be non-negative, got %g", l.name, l.HardnessStrength)
@@ -168,7 +201,7 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 	ownDoc := tileCols(eye, nDocCols)                                                                      // [B, B(k+1)]
 
 	type term struct {
-		name string
+		name Direction
 		sim  *Node
 	}
 	var terms []term
@@ -199,11 +232,11 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 		cols := Iota(g, shapes.Make(dtypes.Int32, B, B*nDocCols), 1)
 		inBatchCols := LessThan(cols, Scalar(g, dtypes.Int32, B))
 		switch l.HardnessMode {
-		case "hard_negatives":
+		case HardnessHardNegatives:
 			exclude = LogicalOr(LogicalNot(ownDoc), inBatchCols)
-		case "in_batch_negatives":
+		case HardnessInBatchNegatives:
 			exclude = ownDoc
-		case "all_negatives":
+		case HardnessAllNegatives:
 			exclude = LogicalAnd(ownDoc, inBatchCols)
 		}
 		penalty = Where(exclude, ZerosLike(penalty), penalty)
@@ -224,7 +257,7 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 	firstBlock := Slice(qdScores, AxisRange(), AxisRange(0, B))
 	positive := ReduceSum(Where(eye, firstBlock, ZerosLike(firstBlock)), -1)
 	var logZ *Node
-	if l.PartitionMode == "joint" {
+	if l.PartitionMode == PartitionJoint {
 		all := make([]*Node, len(terms))
 		for i, t := range terms {
 			all[i] = t.sim

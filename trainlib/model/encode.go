@@ -3,13 +3,8 @@ package model
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
-	"strings"
 
-	"github.com/embedtune/embedtune/trainlib/backend"
-	"github.com/embedtune/embedtune/trainlib/tokenizer"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -20,9 +15,8 @@ import (
 //   - texts are tokenized with [CLS] … [SEP] and truncated to max_seq_length (the first
 //     max_seq_length-2 word pieces are kept, then [SEP]);
 //   - texts are sorted by length and batched; each batch is padded to a bucket length (16, 32, 64,
-//     128, 192, 256, 384, 512, …, capped at max_seq_length) and to the batch size (on the pure-Go
-//     backend, a short last batch to a power of two), so only a few graph shapes are ever compiled;
-//     padding never changes results;
+//     128, 192, 256, 384, 512, …, capped at max_seq_length) and a power-of-two batch size, so only a
+//     few graph shapes are ever compiled; padding never changes results;
 //   - TruncateDim keeps the first dimensions; Normalize then L2-normalizes.
 //
 // An empty list gives an empty result; an empty string encodes as [CLS][SEP].
@@ -46,23 +40,13 @@ func (m *SentenceTransformer) Encode(texts []string, opts *EncodeOptions) ([][]f
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}
-	prompt, err := m.resolvePrompt(o.Prompt, o.PromptName)
+	prompt, err := m.ResolvePrompt(o.Prompt, o.PromptName)
 	if err != nil {
 		return nil, err
 	}
-	promptLen := 0
-	if prompt != "" && !m.Pooling.IncludePrompt {
-		ids, err := m.Tokenizer.Encode(prompt, 0)
-		if err != nil {
-			return nil, fmt.Errorf("encode: tokenizing the prompt: %w", err)
-		}
-		promptLen = len(ids) - 1 // sentence-transformers: prompt tokens without the final [SEP].
-	}
-	ids := make([][]int, len(texts))
-	for i, t := range texts {
-		if ids[i], err = m.Tokenizer.Encode(prompt+t, m.MaxSeqLength); err != nil {
-			return nil, fmt.Errorf("encode: tokenizing text %d: %w", i, err)
-		}
+	ids, promptLen, err := m.Tokenize(texts, prompt, 0)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	order := make([]int, len(texts))
 	for i := range order {
@@ -85,38 +69,13 @@ func (m *SentenceTransformer) Encode(texts []string, opts *EncodeOptions) ([][]f
 			return nil, err
 		}
 		for i := range batch {
-			e := emb[i]
-			if o.TruncateDim > 0 {
-				e = e[:o.TruncateDim:o.TruncateDim]
-			}
-			if o.Normalize {
-				e = normalized(e)
-			}
-			out[order[start+i]] = e
+			out[order[start+i]] = Postprocess(emb[i], o.TruncateDim, o.Normalize)
 		}
 		if o.Progress != nil {
 			o.Progress(end, len(texts))
 		}
 	}
 	return out, nil
-}
-
-// resolvePrompt picks the prompt text as sentence-transformers does.
-func (m *SentenceTransformer) resolvePrompt(prompt, name string) (string, error) {
-	if prompt != "" {
-		return prompt, nil
-	}
-	if name == "" {
-		name = m.DefaultPromptName
-	}
-	if name == "" {
-		return "", nil
-	}
-	p, ok := m.Prompts[name]
-	if !ok {
-		return "", fmt.Errorf("encode: prompt name %q not found; the model's prompts are %s", name, strings.Join(keys(m.Prompts), ", "))
-	}
-	return p, nil
 }
 
 // SeqBucket returns the padded length for a sequence of n tokens: the smallest of 16, 32, 64, 128,
@@ -143,18 +102,13 @@ func BatchBucket(n, max int) int {
 // rows = BatchBucket(len(seqs), maxRows); padding rows hold a single pad token (masked in), so no
 // row is empty. Sequences are right-aligned when left is set (padding_side "left").
 func PadBatch(seqs [][]int, maxLen, maxRows, padID int, left bool) (ids, mask *tensors.Tensor) {
-	return PadBatchRows(seqs, maxLen, BatchBucket(len(seqs), maxRows), padID, left)
-}
-
-// PadBatchRows is [PadBatch] with exactly max(rows, len(seqs)) rows.
-func PadBatchRows(seqs [][]int, maxLen, rows, padID int, left bool) (ids, mask *tensors.Tensor) {
 	longest := 1
 	for _, s := range seqs {
 		longest = max(longest, len(s))
 	}
 	L := SeqBucket(longest, maxLen)
 	padID = max(padID, 0) // A tokenizer without [PAD]: any id works, padding is masked out.
-	rows = max(rows, len(seqs))
+	rows := max(BatchBucket(len(seqs), maxRows), len(seqs))
 	idData := make([]int32, rows*L)
 	maskData := make([]int32, rows*L)
 	for i := 0; i < rows; i++ {
@@ -176,79 +130,6 @@ func PadBatchRows(seqs [][]int, maxLen, rows, padID int, left bool) (ids, mask *
 		}
 	}
 	return tensors.FromFlatDataAndDimensions(idData, rows, L), tensors.FromFlatDataAndDimensions(maskData, rows, L)
-}
-
-// embedBatch runs the forward graph on one batch and returns float32 rows.
-func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) ([][]float32, error) {
-	exec, err := m.getEncodeExec()
-	if err != nil {
-		return nil, err
-	}
-	// On a compiling engine (XLA) every batch has the full batch size, so that each length bucket is one
-	// graph shape, compiled once; the pure-Go backend compiles nothing worth saving and pays for every
-	// padded row, so a short last batch there is padded only to the next power of two.
-	rows := maxRows
-	if backend.IsGo(m.backend) {
-		rows = BatchBucket(len(batch), maxRows)
-	}
-	ids, mask := PadBatchRows(batch, m.MaxSeqLength, rows, m.Tokenizer.Special().PAD, m.Tokenizer.Info().PaddingSide == tokenizer.Left)
-	params := m.GraphParams()
-	args := make([]any, 0, len(params)+3)
-	for _, v := range params {
-		args = append(args, v)
-	}
-	args = append(args, ids, mask, tensors.FromScalar(int32(promptLen)))
-	outs, err := exec.Exec(args...)
-	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	flat, err := tensors.CopyFlatData[float32](outs[0])
-	outs[0].FinalizeAll()
-	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	d := m.Dim()
-	res := make([][]float32, len(batch))
-	for i := range res {
-		res[i] = flat[i*d : (i+1)*d : (i+1)*d]
-	}
-	return res, nil
-}
-
-// getEncodeExec lazily builds the inference executor. The prompt length is a graph input so that
-// it does not multiply compilations.
-func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.encodeExec != nil {
-		return m.encodeExec, nil
-	}
-	n := len(m.GraphParams())
-	exec, err := graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
-		params, ids, mask, promptLen := inputs[:n], inputs[n], inputs[n+1], inputs[n+2]
-		emb, _ := m.EmbedGraph(params, ids, mask, ForwardOptions{PromptLength: promptLen})
-		return emb
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encode: building the executor: %w", err)
-	}
-	exec.SetMaxCache(256)
-	m.encodeExec = exec.WithName("embedtune_encode")
-	return m.encodeExec, nil
-}
-
-// normalized returns e / max(‖e‖, 1e-12).
-func normalized(e []float32) []float32 {
-	var s float64
-	for _, v := range e {
-		s += float64(v) * float64(v)
-	}
-	n := math.Max(math.Sqrt(s), 1e-12)
-	out := make([]float32, len(e))
-	for i, v := range e {
-		out[i] = float32(float64(v) / n)
-	}
-	return out
 }
 
 // SimilarityFnName returns similarity_fn_name ("cosine", "dot", "euclidean" or "manhattan").

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/embedtune/embedtune/trainlib/backend"
@@ -267,7 +268,7 @@ func (m *SentenceTransformer) loadSTConfig(dir string) error {
 	if c.DefaultPromptName != nil && *c.DefaultPromptName != "" {
 		m.DefaultPromptName = *c.DefaultPromptName
 		if _, ok := m.Prompts[m.DefaultPromptName]; !ok {
-			return fmt.Errorf("%s: default_prompt_name %q is not one of the prompts %v", path, m.DefaultPromptName, keys(m.Prompts))
+			return fmt.Errorf("%s: default_prompt_name %q is not one of the prompts %v", path, m.DefaultPromptName, slices.Sorted(maps.Keys(m.Prompts)))
 		}
 	}
 	if c.SimilarityFnName != nil && *c.SimilarityFnName != "" {
@@ -383,7 +384,7 @@ func addTensor(w *Weights, src *tensorSource, orig, name string, shape []int, no
 		return fmt.Errorf("%s: tensor %q is missing", src.describ, orig)
 	}
 	info, _ := f.Info(orig)
-	if !equalInts(info.Shape, shape) {
+	if !slices.Equal(info.Shape, shape) {
 		return fmt.Errorf("%s: tensor %q has shape %v, expected %v from the configuration", f.Path(), orig, info.Shape, shape)
 	}
 	if !info.DType.IsFloat() {
@@ -396,27 +397,6 @@ func addTensor(w *Weights, src *tensorSource, orig, name string, shape []int, no
 	w.StoredDType[name] = info.DType
 	w.add(name, shape, noDecay, tensors.FromFlatDataAndDimensions(vals, shape...))
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // resolveModelDir returns the local folder for nameOrDir: the folder itself, or the Hub snapshot.

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/embedtune/embedtune/trainlib/safetensors"
@@ -397,7 +397,7 @@ func (m *SentenceTransformer) readAdapter(dir string) (*Adapter, error) {
 		}
 	}
 	if len(extra) > 0 {
-		sort.Strings(extra)
+		slices.Sort(extra)
 		return nil, fmt.Errorf("%s: tensors %v do not belong to the target modules %v", f.Path(), extra, lc.TargetModules)
 	}
 	return &Adapter{Config: lc, BaseModel: c.Base, Weights: w, modules: mods, rawConfig: raw}, nil

@@ -70,7 +70,7 @@ func TestLoRASaveLoadMergeAndPython(t *testing.T) {
 	sameEmbeddings(t, withAdapter, encode(t, back), 0)
 
 	var py struct{ Embeddings [][]float64 }
-	testutil.PythonJSON(t, "python/st_encode.py", map[string]any{"model": dir, "texts": texts, "with_ids": false}, &py)
+	testutil.PythonJSON(t, "tests/reference/st_encode.py", map[string]any{"model": dir, "texts": texts, "with_ids": false}, &py)
 	for i := range withAdapter {
 		if d := maxDiff(withAdapter[i], py.Embeddings[i]); d > 1e-5 {
 			t.Fatalf("Python (PEFT) on our adapter folder: text %d differs by %.3g", i, d)
@@ -95,7 +95,7 @@ func TestLoRASaveLoadMergeAndPython(t *testing.T) {
 		Embeddings       [][]float64 `json:"embeddings"`
 		MergedEmbeddings [][]float64 `json:"merged_embeddings"`
 	}
-	testutil.PythonJSON(t, "python/st_make_adapter.py", map[string]any{"base": base, "out": pyDir, "r": 4, "lora_alpha": 16,
+	testutil.PythonJSON(t, "tests/reference/st_make_adapter.py", map[string]any{"base": base, "out": pyDir, "r": 4, "lora_alpha": 16,
 		"target_modules": []string{"key", "attention.output.dense"}, "texts": texts}, &ref)
 	pm, err := model.Load(pyDir, model.WithLogger(nil))
 	if err != nil {

@@ -22,7 +22,8 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -138,12 +139,7 @@ func (m *SentenceTransformer) String() string {
 		c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.VocabSize,
 		humanCount(m.Weights.NumParams()), m.Dim(), m.SimilarityFn)
 	if len(m.Prompts) > 0 {
-		names := make([]string, 0, len(m.Prompts))
-		for k := range m.Prompts {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		fmt.Fprintf(&b, "Prompts: %s", strings.Join(names, ", "))
+		fmt.Fprintf(&b, "Prompts: %s", strings.Join(slices.Sorted(maps.Keys(m.Prompts)), ", "))
 		if m.DefaultPromptName != "" {
 			fmt.Fprintf(&b, " (default %q)", m.DefaultPromptName)
 		}

@@ -72,7 +72,7 @@ func TestEncodeMatchesSentenceTransformers(t *testing.T) {
 		reqs = append(reqs, map[string]any{"model": dir, "texts": parityTexts, "batch_size": tc.batch})
 	}
 	var refs struct{ Batch []stResult }
-	testutil.PythonJSON(t, "python/st_encode.py", map[string]any{"batch": reqs}, &refs)
+	testutil.PythonJSON(t, "tests/reference/st_encode.py", map[string]any{"batch": reqs}, &refs)
 	for i, tc := range cases {
 		m, ref := models[i], refs.Batch[i]
 		t.Run(tc.name, func(t *testing.T) {

@@ -48,7 +48,7 @@ func TestLoadPythonSavedModel(t *testing.T) {
 	var refs struct {
 		Batch []struct{ Embeddings [][]float64 }
 	}
-	testutil.PythonJSON(t, "python/st_make_model.py", map[string]any{"batch": reqs}, &refs)
+	testutil.PythonJSON(t, "tests/reference/st_make_model.py", map[string]any{"batch": reqs}, &refs)
 	for i, tc := range cases {
 		dir, ref := dirs[i], refs.Batch[i]
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/embedtune/embedtune/trainlib/safetensors"
@@ -129,7 +130,7 @@ func openWeights(dir string) (*tensorSource, error) {
 			}
 			ts.byName[tensor] = f
 		}
-		sort.Strings(names)
+		slices.Sort(names)
 		ts.describ = fmt.Sprintf("%s (%d shards)", index, len(names))
 		return ts, nil
 	case fileExists(filepath.Join(dir, "pytorch_model.bin")):
@@ -150,12 +151,7 @@ func openWeights(dir string) (*tensorSource, error) {
 
 // names returns every tensor name available.
 func (ts *tensorSource) names() []string {
-	out := make([]string, 0, len(ts.byName))
-	for n := range ts.byName {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(ts.byName))
 }
 
 // normalizeName maps checkpoint names to BertModel's: drops a "bert." prefix (checkpoints of
@@ -186,7 +182,7 @@ func (m *SentenceTransformer) LoadWeightsFrom(dir string) error {
 		}
 		for i, name := range m.Adapter.Weights.Names {
 			j := a.Weights.Index(name)
-			if j < 0 || !equalInts(a.Weights.Shapes[j], m.Adapter.Weights.Shapes[i]) {
+			if j < 0 || !slices.Equal(a.Weights.Shapes[j], m.Adapter.Weights.Shapes[i]) {
 				return fmt.Errorf("%s: adapter tensor %q is missing or has another shape", dir, name)
 			}
 			m.Adapter.Weights.Values[i] = a.Weights.Values[j]
@@ -202,7 +198,7 @@ func (m *SentenceTransformer) LoadWeightsFrom(dir string) error {
 	}
 	for i, name := range m.Weights.Names {
 		j := w.Index(name)
-		if j < 0 || !equalInts(w.Shapes[j], m.Weights.Shapes[i]) {
+		if j < 0 || !slices.Equal(w.Shapes[j], m.Weights.Shapes[i]) {
 			return fmt.Errorf("%s: tensor %q is missing or has another shape", dir, name)
 		}
 	}

@@ -90,7 +90,7 @@ func TestAdamWMatchesPyTorch(t *testing.T) {
 				GradNorms []float64     `json:"grad_norms"`
 				LRs       []float64     `json:"lrs"`
 			}
-			testutil.PythonJSON(t, "python/optim_reference.py", map[string]any{
+			testutil.PythonJSON(t, "tests/reference/optim_reference.py", map[string]any{
 				"params": params, "grads": grads, "decay": decay, "lr": lr, "schedule": tc.schedule,
 				"warmup": warmup, "total": steps, "betas": []float64{0.9, 0.999}, "eps": 1e-8,
 				"weight_decay": tc.wd, "max_grad_norm": tc.clip,

@@ -17,8 +17,9 @@ import (
 //	constant:           λ = 1 (no warmup)
 //	constant_with_warmup: λ = 1 after warmup
 //
-// The optimizer step k (0-based) uses λ(k); after k steps the logged learning rate is λ(k).
-func Schedule(name string, warmup, total int) (func(step int) float64, error) {
+// The optimizer step k (0-based) uses λ(k); after k steps the logged learning rate is λ(k). name is a
+// SchedulerType or its spelling ("" is linear); other names are an error listing the valid ones.
+func Schedule[S ~string](name S, warmup, total int) (func(step int) float64, error) {
 	if warmup < 0 || total < 0 {
 		return nil, fmt.Errorf("lr schedule: warmup %d and total %d steps must be non-negative", warmup, total)
 	}
@@ -28,15 +29,15 @@ func Schedule(name string, warmup, total int) (func(step int) float64, error) {
 		}
 		return 0, false
 	}
-	switch name {
-	case "linear", "":
+	switch SchedulerType(name) {
+	case SchedulerLinear, "":
 		return func(step int) float64 {
 			if v, ok := warm(step); ok {
 				return v
 			}
 			return math.Max(0, float64(total-step)/math.Max(1, float64(total-warmup)))
 		}, nil
-	case "cosine":
+	case SchedulerCosine:
 		return func(step int) float64 {
 			if v, ok := warm(step); ok {
 				return v
@@ -44,9 +45,9 @@ func Schedule(name string, warmup, total int) (func(step int) float64, error) {
 			progress := float64(step-warmup) / math.Max(1, float64(total-warmup))
 			return math.Max(0, 0.5*(1+math.Cos(math.Pi*0.5*2*progress)))
 		}, nil
-	case "constant":
+	case SchedulerConstant:
 		return func(int) float64 { return 1 }, nil
-	case "constant_with_warmup":
+	case SchedulerConstantWithWarmup:
 		return func(step int) float64 {
 			if v, ok := warm(step); ok {
 				return v
@@ -54,7 +55,7 @@ func Schedule(name string, warmup, total int) (func(step int) float64, error) {
 			return 1
 		}, nil
 	}
-	return nil, fmt.Errorf("lr_scheduler_type %q is not supported (linear, cosine, constant, constant_with_warmup)", name)
+	return nil, SchedulerType(name).Validate()
 }
 
 // WarmupSteps resolves transformers' warmup rule: warmupSteps ≥ 1 is a step count; a value in

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/gomlx/compute/dtypes/bfloat16"
@@ -167,7 +168,7 @@ func (sf *File) parseHeader(header []byte) error {
 	if dec.More() {
 		return errors.New("header has trailing data after the JSON object")
 	}
-	sort.Strings(sf.names)
+	slices.Sort(sf.names)
 	return nil
 }
 

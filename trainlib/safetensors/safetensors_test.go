@@ -16,7 +16,7 @@ import (
 const pyFixture = "testdata/python_written.safetensors"
 
 // TestReadPythonWritten reads a file written by the reference implementation
-// (python/gen_safetensors_fixture.py) and checks every value.
+// (tests/reference/gen_safetensors_fixture.py) and checks every value.
 func TestReadPythonWritten(t *testing.T) {
 	f, err := Open(pyFixture)
 	if err != nil {
@@ -131,7 +131,7 @@ func TestWrittenFileLoadsInPython(t *testing.T) {
 	if err := WriteFile(path, ts, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
-	out := testutil.RunPython(t, "python/check_safetensors.py", path)
+	out := testutil.RunPython(t, "tests/reference/check_safetensors.py", path)
 	var res struct {
 		Tensors map[string]struct {
 			DType  string

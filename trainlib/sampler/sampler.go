@@ -16,10 +16,17 @@ import (
 	"math/rand/v2"
 )
 
-// Names of the batch samplers, as sentence-transformers' BatchSamplers values.
+//go:generate go run github.com/embedtune/embedtune/internal/enumgen -type BatchSamplers -setting batch_sampler -unsupported no_duplicates_hashed,group_by_label
+
+// BatchSamplers names a batch sampler (batch_sampler), spelled as sentence-transformers' BatchSamplers
+// enum. Its other values (no_duplicates_hashed, group_by_label) are recognized and refused as not
+// implemented.
+type BatchSamplers string
+
+// The implemented batch samplers.
 const (
-	BatchSampler = "batch_sampler"
-	NoDuplicates = "no_duplicates"
+	BatchSampler BatchSamplers = "batch_sampler" // shuffle, then consecutive batches (the default)
+	NoDuplicates BatchSamplers = "no_duplicates" // no two rows sharing a text in one batch
 )
 
 // Rows gives the values of each row that NoDuplicates compares (all text columns, label
@@ -34,11 +41,11 @@ type Sampler interface {
 	// Batches returns the row indices of every batch of the epoch.
 	Batches(epoch int) [][]int
 	// Name is BatchSampler or NoDuplicates.
-	Name() string
+	Name() BatchSamplers
 }
 
-// New returns the named sampler.
-func New(name string, rows Rows, batchSize int, dropLast bool, seed int64) (Sampler, error) {
+// New returns the named sampler ("" is BatchSampler).
+func New(name BatchSamplers, rows Rows, batchSize int, dropLast bool, seed int64) (Sampler, error) {
 	if batchSize <= 0 {
 		return nil, fmt.Errorf("batch size must be positive, got %d", batchSize)
 	}
@@ -48,7 +55,7 @@ func New(name string, rows Rows, batchSize int, dropLast bool, seed int64) (Samp
 	case NoDuplicates:
 		return &noDuplicates{rows: rows, batchSize: batchSize, dropLast: dropLast, seed: seed}, nil
 	}
-	return nil, fmt.Errorf("batch sampler %q is not supported (use %q or %q)", name, BatchSampler, NoDuplicates)
+	return nil, name.Validate()
 }
 
 // Permutation returns the row order of an epoch: a Fisher–Yates shuffle driven by PCG seeded
@@ -65,7 +72,7 @@ type random struct {
 	seed         int64
 }
 
-func (r *random) Name() string { return BatchSampler }
+func (r *random) Name() BatchSamplers { return BatchSampler }
 
 func (r *random) Batches(epoch int) [][]int {
 	perm := Permutation(r.n, r.seed, epoch)
@@ -92,7 +99,7 @@ type noDuplicates struct {
 	seed      int64
 }
 
-func (s *noDuplicates) Name() string { return NoDuplicates }
+func (s *noDuplicates) Name() BatchSamplers { return NoDuplicates }
 
 func (s *noDuplicates) Batches(epoch int) [][]int {
 	return NoDuplicatesBatches(Permutation(s.rows.Len(), s.seed, epoch), s.rows, s.batchSize, s.dropLast)

@@ -127,7 +127,7 @@ func TestNoDuplicatesMatchesSentenceTransformers(t *testing.T) {
 		reqs = append(reqs, map[string]any{"rows": rows, "perm": perm, "batch_size": tc.batch, "drop_last": tc.dropLast})
 	}
 	var ref struct{ Batches [][][]int }
-	testutil.PythonJSON(t, "python/sampler_reference.py", map[string]any{"cases": reqs}, &ref)
+	testutil.PythonJSON(t, "tests/reference/sampler_reference.py", map[string]any{"cases": reqs}, &ref)
 	for i, tc := range cases {
 		got := NoDuplicatesBatches(perms[i], tc.rows, tc.batch, tc.dropLast)
 		if len(got) == 0 {

@@ -26,7 +26,7 @@ func TestLiveParityRegenerate(t *testing.T) {
 	}
 	root := filepath.Join(wd, "..", "..")
 	out := t.TempDir()
-	cmd := exec.Command(py, filepath.Join(root, "python", "gen_tokenizer_fixtures.py"), "--shared", shared, "--check", out)
+	cmd := exec.Command(py, filepath.Join(root, "tests", "reference", "gen_tokenizer_fixtures.py"), "--shared", shared, "--check", out)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("gen_tokenizer_fixtures.py: %v\n%s", err, msg)
 	}
@@ -40,10 +40,10 @@ func TestLiveParityRegenerate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("testdata/hf/%s differs from what the reference libraries produce now; rerun python/gen_tokenizer_fixtures.py", name)
+			t.Errorf("testdata/hf/%s differs from what the reference libraries produce now; rerun tests/reference/gen_tokenizer_fixtures.py", name)
 		}
 	}
-	cmd = exec.Command(py, filepath.Join(root, "python", "gen_tokenizer_unicode_tables.py"))
+	cmd = exec.Command(py, filepath.Join(root, "tests", "reference", "gen_tokenizer_unicode_tables.py"))
 	tables, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("gen_tokenizer_unicode_tables.py: %v", err)

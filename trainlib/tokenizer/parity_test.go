@@ -18,7 +18,7 @@ type testImpl struct {
 	fromJSON func(name string, data []byte, opts *Options) (Tokenizer, error)
 }
 
-// fixtureCase is one text of testdata/hf/fixtures.json (see python/gen_tokenizer_fixtures.py).
+// fixtureCase is one text of testdata/hf/fixtures.json (see tests/reference/gen_tokenizer_fixtures.py).
 type fixtureCase struct {
 	Name     string `json:"name"`
 	Text     string `json:"text"`

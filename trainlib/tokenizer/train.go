@@ -4,8 +4,10 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -113,11 +115,7 @@ type bpeTrainer struct {
 }
 
 func newBPETrainer(counts map[string]int) *bpeTrainer {
-	words := make([]string, 0, len(counts))
-	for w := range counts {
-		words = append(words, w)
-	}
-	sort.Strings(words)
+	words := slices.Sorted(maps.Keys(counts))
 	tr := &bpeTrainer{pairs: map[[2]string]int{}, where: map[[2]string]map[int]bool{}, counts: map[string]int{}}
 	for i, w := range words {
 		var pieces []string
@@ -186,7 +184,7 @@ func (tr *bpeTrainer) merge(minFreq int) (string, bool) {
 		for i := range tr.where[top.pair] {
 			idx = append(idx, i)
 		}
-		sort.Ints(idx)
+		slices.Sort(idx)
 		for _, i := range idx {
 			before := tr.words[i]
 			tr.addPairs(i, -1)

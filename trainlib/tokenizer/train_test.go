@@ -26,7 +26,7 @@ func trainCorpus(t testing.TB) []string {
 
 // TestTrainWordPieceGolden retrains the committed tokenizer in testdata/trained and requires identical
 // files (deterministic training). EMBEDTUNE_UPDATE_TESTDATA=1 rewrites them; then rerun
-// python/gen_tokenizer_fixtures.py so that testdata/hf/trained.json holds Hugging Face's ids for them.
+// tests/reference/gen_tokenizer_fixtures.py so that testdata/hf/trained.json holds Hugging Face's ids for them.
 func TestTrainWordPieceGolden(t *testing.T) {
 	v, err := TrainWordPiece(trainCorpus(t), 2000, nil)
 	if err != nil {
@@ -68,7 +68,7 @@ func TestTrainWordPieceGolden(t *testing.T) {
 }
 
 // TestTrainedTokenizerParity checks our trained tokenizer against Hugging Face's ids for it
-// (testdata/hf/trained.json, written by python/gen_tokenizer_fixtures.py from Tokenizer.from_file,
+// (testdata/hf/trained.json, written by tests/reference/gen_tokenizer_fixtures.py from Tokenizer.from_file,
 // AutoTokenizer and SentenceTransformer at max_seq_length 32).
 func TestTrainedTokenizerParity(t *testing.T) {
 	data, err := os.ReadFile("testdata/hf/trained.json")

@@ -64,26 +64,22 @@ var asciiClasses = func() (t [128]charClass) {
 	return t
 }()
 
+// classTables pairs each generated table with the class its code points have.
+var classTables = []struct {
+	table runeRanges
+	class charClass
+}{
+	{hfRemoved, classRemoved}, {hfCleanSpace, classCleanSpace}, {hfChinese, classChinese},
+	{hfSplitSpace, classSplitSpace}, {hfPunct, classPunct}, {hfStripRemoved, classMark},
+}
+
 // lookupClass computes the class of r from the generated tables.
 func lookupClass(r rune) charClass {
 	var c charClass
-	if hfRemoved.contains(r) {
-		c |= classRemoved
-	}
-	if hfCleanSpace.contains(r) {
-		c |= classCleanSpace
-	}
-	if hfChinese.contains(r) {
-		c |= classChinese
-	}
-	if hfSplitSpace.contains(r) {
-		c |= classSplitSpace
-	}
-	if hfPunct.contains(r) {
-		c |= classPunct
-	}
-	if hfStripRemoved.contains(r) {
-		c |= classMark
+	for _, t := range classTables {
+		if t.table.contains(r) {
+			c |= t.class
+		}
 	}
 	return c
 }

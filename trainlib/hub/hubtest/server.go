@@ -35,7 +35,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,7 +211,7 @@ func (s *Server) Commit(t hub.RepoType, id, branch string, files []File) string 
 		c.files[f.Path] = b
 		c.paths = append(c.paths, f.Path)
 	}
-	sort.Strings(c.paths)
+	slices.Sort(c.paths)
 	for _, p := range c.paths {
 		fmt.Fprintf(h, "%s\x00%s\x00", p, c.files[p].gitSHA1)
 	}

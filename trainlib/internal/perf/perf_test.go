@@ -1,6 +1,7 @@
 package perf_test
 
 import (
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -58,5 +59,37 @@ func TestHeapSamplerSeesPeak(t *testing.T) {
 	}
 	if runtime.GOOS == "linux" && perf.MaxRSS() < size {
 		t.Fatalf("max RSS %d bytes, want at least %d", perf.MaxRSS(), size)
+	}
+}
+
+// TestRSS checks the current resident size grows with memory touched and lies below the peak.
+func TestRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/statm"); err != nil {
+		if _, err := perf.RSS(os.Getpid()); err == nil {
+			t.Fatal("RSS without /proc returned no error")
+		}
+		t.Skip("no /proc on this system")
+	}
+	before, err := perf.RSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	after, err := perf.RSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after < before+32<<20 {
+		t.Errorf("RSS %d → %d after touching 64 MiB", before, after)
+	}
+	if peak := perf.MaxRSS(); peak > 0 && after > peak+1<<20 {
+		t.Errorf("current RSS %d above the peak %d", after, peak)
+	}
+	runtime.KeepAlive(buf)
+	if _, err := perf.RSS(1 << 30); err == nil {
+		t.Error("RSS of a process that does not exist returned no error")
 	}
 }

@@ -1,0 +1,163 @@
+package trainlib
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/embedtune/embedtune/trainlib/datasets"
+	"github.com/embedtune/embedtune/trainlib/evaluation"
+	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/embedtune/embedtune/trainlib/model"
+	"github.com/embedtune/embedtune/trainlib/optim"
+	"github.com/embedtune/embedtune/trainlib/safetensors"
+	"github.com/embedtune/embedtune/trainlib/sampler"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// job is what a run takes from its Trainer: the run never sees the Trainer itself.
+type job struct {
+	model                     *model.SentenceTransformer
+	args                      *TrainingArguments
+	trainDataset, evalDataset *datasets.Dataset // evalDataset may be nil
+	loss                      losses.Loss
+	evaluator                 evaluation.Evaluator // may be nil
+	cbs                       []Callback
+	logf                      func(format string, args ...any)
+	// state is the live trainer state, created by newRun once the run's size is known.
+	state *TrainerState
+}
+
+// trainCall holds the options of one Train call.
+type trainCall struct {
+	ctx    context.Context
+	resume string
+}
+
+// run holds the state of one Train call; its methods are the loop (loop.go), evaluation (evaluate.go) and
+// checkpoints (checkpoint.go).
+type run struct {
+	*job
+	a             *TrainingArguments
+	ctx           context.Context
+	st            *stepper
+	ts            *trainState
+	rs            resumeState
+	train         *textTable
+	eval          *textTable
+	samp          sampler.Sampler
+	sched         func(int) float64
+	epochs        [][]int // micro-batches of the current epoch
+	epochIdx      int
+	stepsPerEpoch int
+	nonEmbParams  float64
+	start         time.Time
+	prevRuntime   float64
+	lastSaved     int
+}
+
+// newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
+// and the restored checkpoint when asked to resume.
+func newRun(j *job, call trainCall) (*run, error) {
+	a := j.args
+	r := &run{job: j, a: a, ctx: call.ctx, lastSaved: -1}
+	var err error
+	if r.train, err = newTextTable("train dataset", j.trainDataset); err != nil {
+		return nil, err
+	}
+	if j.evalDataset != nil {
+		if r.eval, err = newTextTable("eval dataset", j.evalDataset); err != nil {
+			return nil, err
+		}
+	}
+	cdt, err := computeDType(j.model, a)
+	if err != nil {
+		return nil, err
+	}
+	if r.samp, err = sampler.New(a.BatchSampler, r.train, a.PerDeviceTrainBatchSize, a.DataloaderDropLast, a.Seed); err != nil {
+		return nil, err
+	}
+	microPerEpoch := len(r.samp.Batches(0))
+	if microPerEpoch == 0 {
+		return nil, fmt.Errorf("the train dataset (%d rows) gives no batch of %d rows (dataloader_drop_last=%v)", j.trainDataset.Len(), a.PerDeviceTrainBatchSize, a.DataloaderDropLast)
+	}
+	r.stepsPerEpoch = max(microPerEpoch/a.GradientAccumulationSteps, 1)
+	maxSteps := a.MaxSteps
+	if maxSteps <= 0 {
+		maxSteps = int(math.Ceil(a.NumTrainEpochs * float64(r.stepsPerEpoch)))
+	}
+	numEpochs := int(math.Ceil(float64(maxSteps) / float64(r.stepsPerEpoch)))
+	warmup := optim.WarmupSteps(a.WarmupSteps, a.WarmupRatio, maxSteps)
+	if r.sched, err = optim.Schedule(a.LRSchedulerType, warmup, maxSteps); err != nil {
+		return nil, err
+	}
+	j.state = &TrainerState{MaxSteps: maxSteps, LoggingSteps: a.LoggingSteps, EvalSteps: a.EvalSteps, SaveSteps: a.SaveSteps,
+		TrainBatchSize: a.PerDeviceTrainBatchSize, NumTrainEpochs: numEpochs, LogHistory: []map[string]float64{},
+		IsLocalProcessZero: true, IsWorldProcessZero: true,
+		StatefulCallbacks: map[string]any{"TrainerControl": map[string]any{"args": map[string]bool{
+			"should_epoch_stop": false, "should_evaluate": false, "should_log": false, "should_save": true, "should_training_stop": false},
+			"attributes": map[string]any{}}}}
+	r.rs = resumeState{Version: model.Version, LossScale: 1, Seed: a.Seed, WarmupSteps: warmup}
+	if a.FP16 {
+		r.rs.LossScale = 65536
+	}
+	// Trained weights are float32 master weights: checkpoints and the final model store F32.
+	for _, n := range j.model.Weights.Names {
+		j.model.Weights.StoredDType[n] = safetensors.F32
+	}
+	if r.st, err = newStepper(j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
+		return nil, err
+	}
+	r.ts = &trainState{lossScale: r.rs.LossScale}
+	params := j.model.GraphParams()
+	for _, i := range r.st.train {
+		r.ts.m = append(r.ts.m, tensors.FromShape(params[i].Shape()))
+		r.ts.v = append(r.ts.v, tensors.FromShape(params[i].Shape()))
+	}
+	if r.ts.rng, err = graph.RNGStateFromSeed(a.Seed); err != nil {
+		return nil, err
+	}
+	cfg := j.model.Config
+	r.nonEmbParams = float64(j.model.Weights.NumParams() - cfg.VocabSize*cfg.HiddenSize - cfg.MaxPositionEmbeddings*cfg.HiddenSize - cfg.TypeVocabSize*cfg.HiddenSize)
+
+	existing, err := listCheckpoints(a.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	if call.resume != "" {
+		path := call.resume
+		if path == "latest" {
+			if len(existing) == 0 {
+				return nil, fmt.Errorf("resume from latest: no %s* folder in %s", checkpointPrefix, a.OutputDir)
+			}
+			path = existing[len(existing)-1]
+		}
+		if err := r.restore(path); err != nil {
+			return nil, err
+		}
+	} else if len(existing) > 0 {
+		if !a.OverwriteOutputDir {
+			return nil, fmt.Errorf("output_dir %s already holds checkpoints (%s): resume with ResumeFrom(\"latest\"), set OverwriteOutputDir to start over (old checkpoints are deleted), or choose another output_dir",
+				a.OutputDir, filepath.Base(existing[len(existing)-1]))
+		}
+		for _, c := range existing {
+			if err := os.RemoveAll(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := os.MkdirAll(a.OutputDir, 0o755); err != nil {
+		return nil, err
+	}
+	// Temporary folders of checkpoints a killed run was writing.
+	if stale, _ := filepath.Glob(filepath.Join(a.OutputDir, "."+checkpointPrefix+"*.tmp-*")); len(stale) > 0 {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
+	return r, nil
+}
