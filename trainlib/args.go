@@ -32,6 +32,13 @@ type TrainingArguments struct {
 	PerDeviceTrainBatchSize   int     `json:"per_device_train_batch_size" yaml:"per_device_train_batch_size"` // default 8
 	PerDeviceEvalBatchSize    int     `json:"per_device_eval_batch_size" yaml:"per_device_eval_batch_size"`   // default 8
 	GradientAccumulationSteps int     `json:"gradient_accumulation_steps" yaml:"gradient_accumulation_steps"` // default 1
+	// NumDevices is how many of the backend's devices train data-parallel (the first ones); 0, the
+	// default, means all of them, as a Hugging Face Trainer uses every visible GPU (its n_gpu;
+	// torchrun --nproc_per_node / accelerate --num_processes in DDP). As there, the global batch
+	// of an optimizer step is per_device_train_batch_size × devices × gradient_accumulation_steps.
+	// On XLA CPU the engine has one device unless EMBEDTUNE_XLA_CPU_DEVICES exposes more host
+	// devices (for testing: they share the same cores). See devices.go.
+	NumDevices int `json:"num_devices" yaml:"num_devices"`
 
 	LearningRate    float64             `json:"learning_rate" yaml:"learning_rate"`         // default 5e-5
 	LRSchedulerType optim.SchedulerType `json:"lr_scheduler_type" yaml:"lr_scheduler_type"` // default "linear"
@@ -196,6 +203,9 @@ func (a *TrainingArguments) Validate() error {
 		if f.v <= 0 {
 			bad("%s must be positive (got %d)", f.name, f.v)
 		}
+	}
+	if a.NumDevices < 0 {
+		bad("num_devices must be 0 (all the backend's devices) or a positive number (got %d)", a.NumDevices)
 	}
 	if !(a.LearningRate > 0) || math.IsInf(a.LearningRate, 0) {
 		bad("learning_rate must be a positive number (got %g)", a.LearningRate)

@@ -18,7 +18,7 @@ import (
 //	model: BAAI/bge-base-en-v1.5            # folder or Hub id
 //	train_dataset: {source: dipanjanS/india_rag_wikidata, split: train, columns: [question, context]}
 //	eval_dataset: {source: ..., split: ..., columns: [...]}            # optional: validation loss
-//	loss: {name: MultipleNegativesRankingLoss, scale: 20}
+//	loss: {name: MultipleNegativesRankingLoss, scale: 20}              # gather_across_devices: true with several devices
 //	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
@@ -125,7 +125,7 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 		return 0, fmt.Errorf("loss parameter %q must be a number, got %v", k, v)
 	}
 	known := map[string]bool{"name": true, "scale": true, "similarity": true, "directions": true, "partition_mode": true,
-		"hardness_mode": true, "hardness_strength": true}
+		"hardness_mode": true, "hardness_strength": true, "gather_across_devices": true}
 	var unknown []string
 	for k := range spec {
 		if !known[k] {
@@ -144,9 +144,13 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 	if s, ok := spec["similarity"].(string); ok {
 		sim = losses.Similarity(s)
 	}
+	gather, isBool := spec["gather_across_devices"].(bool)
+	if _, ok := spec["gather_across_devices"]; ok && !isBool {
+		return nil, fmt.Errorf("loss parameter \"gather_across_devices\" must be true or false, got %v", spec["gather_across_devices"])
+	}
 	switch name {
 	case "MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss":
-		opts := []losses.MNRLOption{losses.WithScale(scale), losses.WithSimilarity(sim)}
+		opts := []losses.MNRLOption{losses.WithScale(scale), losses.WithSimilarity(sim), losses.WithGatherAcrossDevices(gather)}
 		if ds, ok := spec["directions"].([]any); ok {
 			var dirs []string
 			for _, d := range ds {
@@ -169,6 +173,9 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 		}
 		return losses.MultipleNegativesRankingLoss(m, opts...), nil
 	case "CoSENTLoss":
+		if gather {
+			return nil, fmt.Errorf("loss: gather_across_devices applies to in-batch negatives (MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss); CoSENTLoss scores each pair alone: remove gather_across_devices")
+		}
 		l := losses.CoSENTLoss(m)
 		l.Scale = scale
 		l.Similarity = sim

@@ -77,7 +77,7 @@ func TestModelGradientsMatchPyTorch(t *testing.T) {
 			st.train, _ = m.Trainable()
 			n := st.n
 			outs, err := graph.ExecOnceN(m.Backend(), func(in []*graph.Node) []*graph.Node {
-				loss, _ := st.lossGraph(in[:n], in[n:], nil)
+				loss, _ := st.lossGraph(in[:n], in[n:], nil, nil)
 				return append([]*graph.Node{loss}, graph.Gradient(loss, st.trained(in[:n])...)...)
 			}, st.batchArgs(weightsArgs(m.GraphParams()), b)...)
 			if err != nil {

@@ -94,6 +94,9 @@ func (r *run) nextMicroBatches() ([]*batchTensors, error) {
 		if r.epochs == nil || r.epochIdx != r.rs.EpochIndex {
 			r.epochs = r.samp.Batches(r.rs.EpochIndex)
 			r.epochIdx = r.rs.EpochIndex
+			if err := r.checkShards(r.epochs); err != nil {
+				return nil, err
+			}
 		}
 		if r.rs.BatchInEpoch >= len(r.epochs) {
 			r.rs.EpochIndex++
@@ -196,7 +199,7 @@ func (r *run) finish() (*TrainOutput, error) {
 		}
 		r.logf("loaded the best model (%s = %g) from %s", a.MetricForBestModel, *s.BestMetric, *s.BestModelCheckpoint)
 	}
-	samples := float64(s.MaxSteps * a.PerDeviceTrainBatchSize * a.GradientAccumulationSteps)
+	samples := float64(s.MaxSteps * a.PerDeviceTrainBatchSize * r.devices * a.GradientAccumulationSteps)
 	trainLoss := r.rs.TotalLossSum / math.Max(1, float64(s.GlobalStep))
 	metrics := map[string]float64{
 		"train_runtime":            math.Round(runtime*1e4) / 1e4,

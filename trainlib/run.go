@@ -53,6 +53,7 @@ type run struct {
 	sched         func(int) float64
 	epochs        [][]int // micro-batches of the current epoch
 	epochIdx      int
+	devices       int // devices the batch is sharded over (see devices.go)
 	stepsPerEpoch int
 	nonEmbParams  float64
 	start         time.Time
@@ -78,12 +79,21 @@ func newRun(j *job, call trainCall) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.samp, err = sampler.New(a.BatchSampler, r.train, a.PerDeviceTrainBatchSize, a.DataloaderDropLast, a.Seed); err != nil {
+	if r.devices, err = resolveDevices(j.model.Backend(), a); err != nil {
 		return nil, err
 	}
-	microPerEpoch := len(r.samp.Batches(0))
+	// As in Hugging Face, a micro-batch holds per_device_train_batch_size rows per device; the
+	// sampler (and its NO_DUPLICATES guarantee) works on the whole micro-batch.
+	if r.samp, err = sampler.New(a.BatchSampler, r.train, a.PerDeviceTrainBatchSize*r.devices, a.DataloaderDropLast, a.Seed); err != nil {
+		return nil, err
+	}
+	epoch0 := r.samp.Batches(0)
+	microPerEpoch := len(epoch0)
 	if microPerEpoch == 0 {
-		return nil, fmt.Errorf("the train dataset (%d rows) gives no batch of %d rows (dataloader_drop_last=%v)", j.trainDataset.Len(), a.PerDeviceTrainBatchSize, a.DataloaderDropLast)
+		return nil, fmt.Errorf("the train dataset (%d rows) gives no batch of %d rows (dataloader_drop_last=%v)", j.trainDataset.Len(), a.PerDeviceTrainBatchSize*r.devices, a.DataloaderDropLast)
+	}
+	if err := r.checkShards(epoch0); err != nil {
+		return nil, err
 	}
 	r.stepsPerEpoch = max(microPerEpoch/a.GradientAccumulationSteps, 1)
 	maxSteps := a.MaxSteps
@@ -96,7 +106,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 		return nil, err
 	}
 	j.state = &TrainerState{MaxSteps: maxSteps, LoggingSteps: a.LoggingSteps, EvalSteps: a.EvalSteps, SaveSteps: a.SaveSteps,
-		TrainBatchSize: a.PerDeviceTrainBatchSize, NumTrainEpochs: numEpochs, LogHistory: []map[string]float64{},
+		TrainBatchSize: a.PerDeviceTrainBatchSize * r.devices, NumTrainEpochs: numEpochs, LogHistory: []map[string]float64{},
 		IsLocalProcessZero: true, IsWorldProcessZero: true,
 		StatefulCallbacks: map[string]any{"TrainerControl": map[string]any{"args": map[string]bool{
 			"should_epoch_stop": false, "should_evaluate": false, "should_log": false, "should_save": true, "should_training_stop": false},
@@ -109,7 +119,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 	for _, n := range j.model.Weights.Names {
 		j.model.Weights.StoredDType[n] = safetensors.F32
 	}
-	if r.st, err = newStepper(j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
+	if r.st, err = newStepper(j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt, r.devices); err != nil {
 		return nil, err
 	}
 	r.ts = &trainState{lossScale: r.rs.LossScale}

@@ -47,11 +47,12 @@ type stepper struct {
 	n            int   // graph parameters
 	train        []int // indices of the trained ones
 	decay        []bool
+	dev          *devices // nil on one device; see devices.go
 
 	fused, accum, update, eval *graph.Exec
 }
 
-func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (*stepper, error) {
+func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType, numDevices int) (*stepper, error) {
 	s := &stepper{
 		m: m, loss: loss, maxGradNorm: args.MaxGradNorm, computeDType: computeDType,
 		adam:       optim.AdamWConfig{Beta1: args.AdamBeta1, Beta2: args.AdamBeta2, Epsilon: args.AdamEpsilon, WeightDecay: args.WeightDecay},
@@ -87,6 +88,12 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 	if err != nil {
 		return nil, fmt.Errorf("building the training graphs: %w", err)
 	}
+	if numDevices > 1 {
+		if s.dev, err = newDevices(numDevices); err != nil {
+			return nil, err
+		}
+		s.spmd()
+	}
 	return s, nil
 }
 
@@ -99,8 +106,13 @@ func (s *stepper) batchInputs() int {
 	return n
 }
 
-// lossGraph embeds every column and computes the loss. rng may be nil (evaluation).
-func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Node) {
+// lossGraph embeds every column and computes the loss. rng may be nil (evaluation); shard is
+// this device's part of a multi-device step (nil on one device).
+func (s *stepper) lossGraph(params, batch []*Node, rng *Node, shard *losses.Shard) (loss, newRNG *Node) {
+	var nextRNG *Node
+	if shard != nil && rng != nil {
+		nextRNG, rng = deviceRNG(rng, shard.Offset)
+	}
 	embs := make([]*Node, s.numCols)
 	var labels *Node
 	if s.hasLabels {
@@ -115,6 +127,12 @@ func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Nod
 			rng = enc.RNG()
 		}
 	}
+	if shard != nil {
+		if nextRNG != nil {
+			rng = nextRNG
+		}
+		return s.shardedLoss(embs, labels, shard), rng
+	}
 	return s.loss.Compute(embs, labels), rng
 }
 
@@ -128,13 +146,19 @@ func (s *stepper) trained(params []*Node) []*Node {
 }
 
 // gradients returns d(loss·scale)/d trained params (still scaled) and the loss.
-func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node) (grads []*Node, loss, newRNG *Node) {
-	loss, newRNG = s.lossGraph(params, batch, rng)
+// On several devices both are averaged over the devices (XLA all-reduce).
+func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node, shard *losses.Shard) (grads []*Node, loss, newRNG *Node) {
+	loss, newRNG = s.lossGraph(params, batch, rng, shard)
 	scaled := Mul(loss, lossScale)
 	if s.accumSteps > 1 {
 		scaled = DivScalar(scaled, float64(s.accumSteps))
 	}
-	return Gradient(scaled, s.trained(params)...), loss, newRNG
+	grads = Gradient(scaled, s.trained(params)...)
+	if shard != nil {
+		reduced := s.allReduceMean(append(grads, loss))
+		grads, loss = reduced[:len(grads)], reduced[len(grads)]
+	}
+	return grads, loss, newRNG
 }
 
 // applyUpdate unscales, checks, clips and applies AdamW; non-finite steps change nothing.
@@ -165,22 +189,24 @@ func (s *stepper) applyUpdate(params, m, v, grads []*Node, lr, step, lossScale, 
 }
 
 func (s *stepper) fusedGraph(in []*Node) []*Node {
+	in, shard := s.deviceInput(in)
 	n, t := s.n, len(s.train)
 	params, m, v := in[:n], in[n:n+t], in[n+t:n+2*t]
 	k := n + 2*t
 	lr, step, rng, lossScale := in[k], in[k+1], in[k+2], in[k+3]
 	batch := in[k+4:]
-	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
+	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale, shard)
 	out, gradNorm, finite := s.applyUpdate(s.trained(params), m, v, grads, lr, step, lossScale, IsFinite(loss))
 	return append(out, newRNG, loss, gradNorm, finite)
 }
 
 func (s *stepper) accumGraph(in []*Node) []*Node {
+	in, shard := s.deviceInput(in)
 	n, t := s.n, len(s.train)
 	params, acc := in[:n], in[n:n+t]
 	rng, lossScale := in[n+t], in[n+t+1]
 	batch := in[n+t+2:]
-	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
+	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale, shard)
 	out := make([]*Node, t, t+2)
 	for i := range grads {
 		out[i] = Add(acc[i], grads[i])
@@ -189,6 +215,7 @@ func (s *stepper) accumGraph(in []*Node) []*Node {
 }
 
 func (s *stepper) updateGraph(in []*Node) []*Node {
+	in, _ = s.deviceInput(in)
 	t := len(s.train)
 	trained, m, v, acc := in[:t], in[t:2*t], in[2*t:3*t], in[3*t:4*t]
 	lr, step, lossScale := in[4*t], in[4*t+1], in[4*t+2]
@@ -197,7 +224,7 @@ func (s *stepper) updateGraph(in []*Node) []*Node {
 }
 
 func (s *stepper) evalGraph(in []*Node) []*Node {
-	loss, _ := s.lossGraph(in[:s.n], in[s.n:], nil)
+	loss, _ := s.lossGraph(in[:s.n], in[s.n:], nil, nil)
 	return []*Node{loss}
 }
 
@@ -242,6 +269,9 @@ type stepResult struct {
 
 // runStep performs one optimizer step over the micro-batches (len == accumulation steps).
 func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+	if s.dev != nil {
+		return s.runStepDevices(st, batches, lr, adamStep)
+	}
 	params := s.m.GraphParams()
 	t := len(s.train)
 	isTrained := make([]bool, len(params))

@@ -10,6 +10,10 @@
 //     xla-cpu-pjrt (sha256-verified) into embedtune's PJRT environment, [DefaultPJRTDir].
 //  4. The pure-Go backend configured as [GoDefaultConfig], "go:parallelism=-1" (see below).
 //
+// The XLA CPU engine exposes one device unless $EMBEDTUNE_XLA_CPU_DEVICES asks for more host
+// devices ([CPUDevicesEnv]; they run the multi-device training path, see trainlib's
+// TrainingArguments.NumDevices).
+//
 // Plugins are searched in $PJRT_PLUGIN_LIBRARY_PATH (when set), embedtune's PJRT environment,
 // go-xla's folders (~/.local/lib/go-xla, /usr/local/lib/go-xla, the system library path) and other
 // Python environments (see [FindCPUPlugin], [FindCUDAPlugin]). A plugin that is found but cannot be
@@ -119,7 +123,7 @@ func New(config string) (compute.Backend, error) {
 			return nil, fmt.Errorf("%s: %w; %s", c.Why, err, alternatives(c))
 		}
 	}
-	b, err := newWithConfig(c.Config)
+	b, err := newWithConfig(c.Config, c.Engine)
 	if err != nil {
 		if c.Plugin != "" {
 			return nil, fmt.Errorf("%w; %s", err, alternatives(c))
@@ -275,7 +279,8 @@ func normalize(config string) string {
 }
 
 // newWithConfig wraps compute.NewWithConfig, which panics on unknown backend names.
-func newWithConfig(config string) (b compute.Backend, err error) {
+// engine is the Choice's Engine: the XLA CPU engine is created with [CPUDevicesEnv] host devices.
+func newWithConfig(config, engine string) (b compute.Backend, err error) {
 	name, options, _ := strings.Cut(config, ":")
 	if name == "xla" && !xlaAvailable {
 		return nil, fmt.Errorf("backend %q: this binary was built with -tags noxla; rebuild without it to use XLA", config)
@@ -286,6 +291,13 @@ func newWithConfig(config string) (b compute.Backend, err error) {
 		}
 	}()
 	create := func() { b, err = compute.NewWithConfig(config) }
+	if name == "xla" && engine == EngineCPU {
+		n, nErr := cpuDevices()
+		if nErr != nil {
+			return nil, nErr
+		}
+		create = func() { b, err = newXLACPU(options, n) }
+	}
 	if name == "go" && strings.Contains(options, "parallelism=") {
 		// The Go backend prints "Go backend: parallelism set to N" on standard output, which would
 		// corrupt the JSON Lines the CLI writes there.

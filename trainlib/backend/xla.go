@@ -48,3 +48,9 @@ func installCompileCache(b compute.Backend) error {
 	}
 	return xlaplugin.Install(p.Path(), strings.Join(devs, "; "), store, os.Stderr)
 }
+
+// newXLACPU creates the XLA CPU engine with n host devices (the plugin's cpu_device_count create
+// option); options is the "xla:" configuration after the name: the plugin path and go-xla options.
+func newXLACPU(options string, n int) (compute.Backend, error) {
+	return xla.NewWithOptions(options, pjrt.NamedValuesMap{"cpu_device_count": int64(n)})
+}

@@ -69,7 +69,13 @@ type MNRL struct {
 	PartitionMode    PartitionMode // PartitionJoint (default) or PartitionPerDirection
 	HardnessMode     HardnessMode  // "" (none) or one of HardnessModeValues
 	HardnessStrength float64
-	name             string
+	// Gather is sentence-transformers' gather_across_devices: in data-parallel training every
+	// device's anchors see all devices' positives and negatives (and anchors, for the
+	// query_to_query / doc_to_query directions) as in-batch candidates, so the loss is the one of
+	// a single device holding the whole global batch. Without it each device's batch stands alone
+	// (per_device_train_batch_size in-batch candidates). It changes nothing on one device.
+	Gather bool
+	name   string
 }
 
 // MNRLOption configures a MultipleNegativesRankingLoss.
@@ -101,6 +107,9 @@ func WithHardness[M ~string](mode M, strength float64) MNRLOption {
 	return func(l *MNRL) { l.HardnessMode, l.HardnessStrength = HardnessMode(mode), strength }
 }
 
+// WithGatherAcrossDevices sets gather_across_devices (see MNRL.Gather).
+func WithGatherAcrossDevices(on bool) MNRLOption { return func(l *MNRL) { l.Gather = on } }
+
 // MultipleNegativesRankingLoss returns the loss with sentence-transformers' defaults: scale 20,
 // cosine similarity, directions (query_to_doc), joint partition, no hardness weighting.
 func MultipleNegativesRankingLoss(m *model.SentenceTransformer, opts ...MNRLOption) *MNRL {
@@ -127,7 +136,7 @@ func (l *MNRL) Name() string { return l.name }
 
 // Config implements Loss.
 func (l *MNRL) Config() map[string]any {
-	c := map[string]any{"scale": l.Scale, "similarity_fct": string(l.Similarity)}
+	c := map[string]any{"scale": l.Scale, "similarity_fct": string(l.Similarity), "gather_across_devices": l.Gather}
 	if l.name == "MultipleNegativesRankingLoss" {
 		c["directions"] = l.Directions
 		c["partition_mode"] = l.PartitionMode
@@ -189,16 +198,45 @@ func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
 }
 
 // Compute implements Loss.
-func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
+func (l *MNRL) Compute(emb []*Node, _ *Node) *Node { return l.compute(emb, nil) }
+
+// ComputeShard implements GatheringLoss: with GatherAcrossDevices, every column is gathered from
+// all devices, and this device's anchors (and, for doc_to_query / doc_to_doc, its positives) are
+// scored against the whole global batch; otherwise the device's rows alone form the batch.
+func (l *MNRL) ComputeShard(emb []*Node, _ *Node, shard Shard) *Node {
+	if !l.Gather {
+		return l.compute(emb, nil)
+	}
+	return l.compute(emb, &shard)
+}
+
+// GatherAcrossDevices implements GatheringLoss.
+func (l *MNRL) GatherAcrossDevices() bool { return l.Gather }
+
+// compute is the loss over the rows of emb; with a shard, the candidates (and other anchors) are
+// the gathered global batch and row i of this device is global row shard.Offset+i.
+func (l *MNRL) compute(emb []*Node, shard *Shard) *Node {
 	g := emb[0].Graph()
 	q := emb[0]
 	B := q.Shape().Dimensions[0]
-	docsAll := Concatenate(emb[1:], 0) // [B·(k+1), D]
+	qAll, docCols := q, emb[1:]
+	BG := B // rows of the global batch
+	off := Scalar(g, dtypes.Int32, 0)
+	if shard != nil {
+		qAll = shard.Gather(q)
+		docCols = make([]*Node, len(emb)-1)
+		for i, e := range emb[1:] {
+			docCols[i] = shard.Gather(e)
+		}
+		BG, off = B*shard.Devices, shard.Offset
+	}
+	docsAll := Concatenate(docCols, 0) // [BG·(k+1), D]
 	pos := emb[1]
 	nDocCols := len(emb) - 1
 	negInf := Infinity(g, dtypes.Float32, -1)
-	eye := Equal(Iota(g, shapes.Make(dtypes.Int32, B, B), 0), Iota(g, shapes.Make(dtypes.Int32, B, B), 1)) // [B, B]
-	ownDoc := tileCols(eye, nDocCols)                                                                      // [B, B(k+1)]
+	// eye[i, j]: global column j is this row's own (j == off + i).
+	eye := Equal(Add(Iota(g, shapes.Make(dtypes.Int32, B, BG), 0), off), Iota(g, shapes.Make(dtypes.Int32, B, BG), 1)) // [B, BG]
+	ownDoc := tileCols(eye, nDocCols)                                                                                  // [B, BG(k+1)]
 
 	type term struct {
 		name Direction
@@ -210,11 +248,11 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 		case QueryToDoc:
 			terms = append(terms, term{d, l.Similarity.Matrix(q, docsAll)})
 		case QueryToQuery:
-			terms = append(terms, term{d, Where(eye, BroadcastToDims(negInf, B, B), l.Similarity.Matrix(q, q))})
+			terms = append(terms, term{d, Where(eye, BroadcastToDims(negInf, B, BG), l.Similarity.Matrix(q, qAll))})
 		case DocToQuery:
-			terms = append(terms, term{d, Transpose(l.Similarity.Matrix(q, pos), 0, 1)})
+			terms = append(terms, term{d, Transpose(l.Similarity.Matrix(qAll, pos), 0, 1)})
 		case DocToDoc:
-			s := Transpose(l.Similarity.Matrix(docsAll, pos), 0, 1) // [B, B(k+1)]
+			s := Transpose(l.Similarity.Matrix(docsAll, pos), 0, 1) // [B, BG(k+1)]
 			terms = append(terms, term{d, Where(ownDoc, BroadcastToDims(negInf, s.Shape().Dimensions...), s)})
 		}
 	}
@@ -229,8 +267,8 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 		penalty = MulScalar(qd, l.HardnessStrength)
 		// exclude marks logits that get no penalty.
 		var exclude *Node
-		cols := Iota(g, shapes.Make(dtypes.Int32, B, B*nDocCols), 1)
-		inBatchCols := LessThan(cols, Scalar(g, dtypes.Int32, B))
+		cols := Iota(g, shapes.Make(dtypes.Int32, B, BG*nDocCols), 1)
+		inBatchCols := LessThan(cols, Scalar(g, dtypes.Int32, BG))
 		switch l.HardnessMode {
 		case HardnessHardNegatives:
 			exclude = LogicalOr(LogicalNot(ownDoc), inBatchCols)
@@ -253,8 +291,8 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 			qdScores = t.sim
 		}
 	}
-	// The positive logit s(a_i, p_i) is the diagonal of the first B columns (never penalized).
-	firstBlock := Slice(qdScores, AxisRange(), AxisRange(0, B))
+	// The positive logit s(a_i, p_i) is in the first BG columns, at the row's own column (never penalized).
+	firstBlock := Slice(qdScores, AxisRange(), AxisRange(0, BG))
 	positive := ReduceSum(Where(eye, firstBlock, ZerosLike(firstBlock)), -1)
 	var logZ *Node
 	if l.PartitionMode == PartitionJoint {

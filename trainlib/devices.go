@@ -1,0 +1,440 @@
+package trainlib
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/distributed"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Data-parallel training over several devices (TrainingArguments.NumDevices > 1).
+//
+// The training graphs (fused step, or accumulation and update) are compiled once for a 1-D device
+// mesh with XLA SPMD (GoMLX Exec.SPMD): every device runs the same program on its own shard of
+// the global micro-batch (per_device_train_batch_size rows) with its own replica of the weights and
+// AdamW moments. Inside the compiled step the devices' gradients are averaged with an XLA
+// all-reduce before clipping and AdamW, so every replica applies the same update and stays equal
+// to device 0's — the weights the model, the evaluator and checkpoints see. The reported loss is
+// the mean of the devices' losses (each a mean over its rows), as in PyTorch DDP.
+//
+// Losses that gather across devices (losses.GatheringLoss, e.g. MNRL's gather_across_devices) see
+// the whole global batch: Gather is an all-gather built from an all-reduce (each device writes its
+// rows into zeros at its offset; zeros add exactly, so the gathered values are bit-identical), with
+// a custom gradient that all-reduces the incoming gradient — the sum over devices that
+// differentiates the devices' mean loss as one loss over the global batch.
+//
+// Dropout draws from a per-device stream: the step's RNG state is split into the next state (the
+// same on every device, saved in checkpoints) and a step key that each device offsets by its index.
+//
+// Evaluation (eval loss, evaluator encoding) runs on device 0.
+
+// meshAxis names the data axis of the device mesh.
+const meshAxis = "data"
+
+// devices is the multi-device layout of a stepper.
+type devices struct {
+	n    int
+	mesh *distributed.DeviceMesh
+	// replicas[d-1] holds device d's copy of the graph parameters, moments and RNG state.
+	replicas []*replica
+	// synced are device 0's tensors the replicas were last copied from or updated with.
+	synced []*tensors.Tensor
+}
+
+// replica is one device's copy of the training state.
+type replica struct {
+	params, m, v []*tensors.Tensor
+	rng          *tensors.Tensor
+}
+
+// resolveDevices returns the number of devices a run uses: num_devices, or all of the backend's
+// devices when it is 0. It checks the number against the backend.
+func resolveDevices(b compute.Backend, a *TrainingArguments) (int, error) {
+	have := b.NumDevices()
+	n := a.NumDevices
+	if n == 0 {
+		n = have
+	}
+	switch {
+	case n > have && backend.IsGo(b):
+		return 0, fmt.Errorf("num_devices is %d but the pure-Go backend has one device: multi-device training runs on XLA (GPUs, or XLA CPU host devices with %s=%d); set num_devices to 1 or 0", n, backend.CPUDevicesEnv, n)
+	case n > have:
+		return 0, fmt.Errorf("num_devices is %d but the backend has %d device(s) (%s): set num_devices to at most %d (0 means all), or on XLA CPU expose more host devices with %s=%d",
+			n, have, backend.Describe(b), have, backend.CPUDevicesEnv, n)
+	}
+	return n, nil
+}
+
+// newDevices builds the mesh for n > 1 devices.
+func newDevices(n int) (*devices, error) {
+	mesh, err := distributed.NewDeviceMesh([]int{n}, []string{meshAxis})
+	if err != nil {
+		return nil, fmt.Errorf("device mesh of %d devices: %w", n, err)
+	}
+	return &devices{n: n, mesh: mesh}, nil
+}
+
+// deviceInput splits the device index, the last input of every SPMD graph, from the others, and
+// returns the loss's view of this device's shard (nil with one device).
+func (s *stepper) deviceInput(in []*Node) ([]*Node, *losses.Shard) {
+	if s.dev == nil {
+		return in, nil
+	}
+	idx := in[len(in)-1]
+	n := s.dev.n
+	// Offset holds the device index here; shardedLoss scales it by the local rows.
+	sh := &losses.Shard{Devices: n, Offset: idx, Gather: func(x *Node) *Node { return gatherRows(x, idx, n) }}
+	return in[:len(in)-1], sh
+}
+
+// withRowOffset sets shard.Offset from the device index to idx·rows.
+func withRowOffset(sh *losses.Shard, rows int) *losses.Shard {
+	c := *sh
+	c.Offset = MulScalar(sh.Offset, float64(rows))
+	return &c
+}
+
+// gatherRows is an all-gather of x [B, …] over the n devices into [n·B, …], in device order.
+func gatherRows(x, idx *Node, n int) *Node {
+	g := x.Graph()
+	dims := slices.Clone(x.Shape().Dimensions)
+	b := dims[0]
+	dims[0] *= n
+	start := make([]*Node, len(dims))
+	start[0] = MulScalar(idx, float64(b))
+	for i := 1; i < len(start); i++ {
+		start[i] = ScalarZero(g, dtypes.Int32)
+	}
+	placed := DynamicUpdateSlice(Zeros(g, shapes.Make(x.DType(), dims...)), x, start)
+	all := g.Distributed().AllReduceOne(placed, compute.ReduceOpSum)
+	withGrad := IdentityWithCustomGradient(placed, func(_, v *Node) *Node {
+		return v.Graph().Distributed().AllReduceOne(v, compute.ReduceOpSum)
+	})
+	// Forward: placed + (all - placed) == all exactly (x + 0 at the own rows, 0 + y elsewhere).
+	return Add(withGrad, StopGradient(Sub(all, placed)))
+}
+
+// allReduceMean averages xs over the devices (one all-reduce for all of them).
+func (s *stepper) allReduceMean(xs []*Node) []*Node {
+	if s.dev == nil || len(xs) == 0 {
+		return xs
+	}
+	sums := xs[0].Graph().Distributed().AllReduce(xs, compute.ReduceOpSum)
+	out := make([]*Node, len(sums))
+	for i, x := range sums {
+		out[i] = DivScalar(x, float64(s.dev.n))
+	}
+	return out
+}
+
+// deviceRNG splits the step's RNG state: next (the same on every device) and this device's key.
+func deviceRNG(rng, idx *Node) (next, local *Node) {
+	next, key := RNGStateSplit(rng)
+	// Offset the first state word by the device index (device 0 keeps the key unchanged).
+	g := rng.Graph()
+	n := rng.Shape().Size()
+	mask := make([]uint64, n)
+	mask[0] = 0x9E3779B97F4A7C15
+	off := Mul(Const(g, mask), BroadcastToDims(ConvertDType(idx, dtypes.Uint64), n))
+	return next, Add(key, off)
+}
+
+// shardedLoss computes this device's loss from its embeddings.
+func (s *stepper) shardedLoss(embs []*Node, labels *Node, sh *losses.Shard) *Node {
+	if gl, ok := s.loss.(losses.GatheringLoss); ok && gl.GatherAcrossDevices() {
+		return gl.ComputeShard(embs, labels, *withRowOffset(sh, embs[0].Shape().Dimensions[0]))
+	}
+	return s.loss.Compute(embs, labels)
+}
+
+// spmd configures the training executors for the mesh.
+func (s *stepper) spmd() {
+	for _, e := range []*graph.Exec{s.fused, s.accum, s.update} {
+		if e != nil {
+			e.SPMD(s.dev.mesh)
+		}
+	}
+}
+
+// syncReplicas copies device 0's state to the other devices when it changed outside the step
+// (start, resume, a loaded model).
+func (s *stepper) syncReplicas(st *trainState) error {
+	d := s.dev
+	cur := append(append(append(slices.Clone(s.m.GraphParams()), st.m...), st.v...), st.rng)
+	if slices.Equal(cur, d.synced) && len(d.replicas) == d.n-1 {
+		return nil
+	}
+	b := s.m.Backend()
+	n, t := s.n, len(s.train)
+	d.replicas = make([]*replica, d.n-1)
+	for dev := 1; dev < d.n; dev++ {
+		clones := make([]*tensors.Tensor, len(cur))
+		for i, x := range cur {
+			c, err := x.OnDeviceClone(b, compute.DeviceNum(dev))
+			if err != nil {
+				return fmt.Errorf("copying the training state to device %d: %w", dev, err)
+			}
+			clones[i] = c
+		}
+		d.replicas[dev-1] = &replica{params: clones[:n], m: clones[n : n+t], v: clones[n+t : n+2*t], rng: clones[n+2*t]}
+	}
+	d.synced = cur
+	return nil
+}
+
+// view returns device dev's parameters, moments and RNG state.
+func (s *stepper) view(st *trainState, dev int) *replica {
+	if dev == 0 {
+		return &replica{params: s.m.GraphParams(), m: st.m, v: st.v, rng: st.rng}
+	}
+	return s.dev.replicas[dev-1]
+}
+
+// donateOn marks a tensor's buffer on device dev as reusable by the computation.
+func (s *stepper) donateOn(t *tensors.Tensor, dev int) any {
+	d, err := graph.DonateTensorBuffer(t, s.m.Backend(), compute.DeviceNum(dev))
+	if err != nil {
+		return t
+	}
+	return d
+}
+
+// runStepDevices is runStep over several devices: each micro-batch is split in n shards.
+func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+	var res stepResult
+	d := s.dev
+	if err := s.syncReplicas(st); err != nil {
+		return res, err
+	}
+	shards := make([][]*batchTensors, len(batches))
+	for i, b := range batches {
+		var err error
+		if shards[i], err = shardBatch(b, d.n); err != nil {
+			return res, err
+		}
+	}
+	t := len(s.train)
+	isTrained := make([]bool, s.n)
+	for _, i := range s.train {
+		isTrained[i] = true
+	}
+	scale := float32(st.lossScale)
+	views := make([]*replica, d.n)
+	for dev := range views {
+		views[dev] = s.view(st, dev)
+	}
+	// outputs splits the executor's outputs per device.
+	outputs := func(outs []*tensors.Tensor, dev int) []*tensors.Tensor {
+		per := len(outs) / d.n
+		return outs[dev*per : (dev+1)*per]
+	}
+	setTrained := func(v *replica, o []*tensors.Tensor) {
+		for k, i := range s.train {
+			v.params[i] = o[k]
+		}
+		copy(v.m, o[t:2*t])
+		copy(v.v, o[2*t:3*t])
+	}
+	finish := func(outs []*tensors.Tensor, first int) {
+		for dev := 1; dev < d.n; dev++ {
+			for _, x := range outputs(outs, dev)[first:] {
+				x.FinalizeAll()
+			}
+		}
+		s.m.SetGraphParams(s.train, trainedOf(views[0].params, s.train))
+		st.m, st.v, st.rng = views[0].m, views[0].v, views[0].rng
+		d.synced = append(append(append(slices.Clone(s.m.GraphParams()), st.m...), st.v...), st.rng)
+	}
+	if s.fused != nil {
+		var args []any
+		for dev, v := range views {
+			for i, p := range v.params {
+				if isTrained[i] {
+					args = append(args, s.donateOn(p, dev))
+				} else {
+					args = append(args, p)
+				}
+			}
+			for _, x := range v.m {
+				args = append(args, s.donateOn(x, dev))
+			}
+			for _, x := range v.v {
+				args = append(args, s.donateOn(x, dev))
+			}
+			args = append(args, float32(lr), float32(adamStep), s.donateOn(v.rng, dev), scale)
+			args = append(s.batchArgs(args, shards[0][dev]), int32(dev))
+		}
+		outs, err := s.fused.Exec(args...)
+		if err != nil {
+			return res, err
+		}
+		for dev, v := range views {
+			o := outputs(outs, dev)
+			setTrained(v, o)
+			v.rng = o[3*t]
+		}
+		o := outputs(outs, 0)
+		res.loss = scalar(o[3*t+1])
+		res.gradNorm = scalar(o[3*t+2])
+		res.finite = scalar(o[3*t+3]) != 0
+		finish(outs, 3*t+1)
+		return res, nil
+	}
+	accs := make([][]*tensors.Tensor, d.n)
+	for dev := range accs {
+		accs[dev] = make([]*tensors.Tensor, t)
+		for k, i := range s.train {
+			accs[dev][k] = tensors.FromShape(views[0].params[i].Shape())
+		}
+	}
+	lossSum := 0.0
+	for mb := range batches {
+		var args []any
+		for dev, v := range views {
+			args = append(args, anys(v.params)...)
+			for _, x := range accs[dev] {
+				args = append(args, s.donateOn(x, dev))
+			}
+			args = append(args, s.donateOn(v.rng, dev), scale)
+			args = append(s.batchArgs(args, shards[mb][dev]), int32(dev))
+		}
+		outs, err := s.accum.Exec(args...)
+		if err != nil {
+			return res, err
+		}
+		for dev, v := range views {
+			o := outputs(outs, dev)
+			copy(accs[dev], o[:t])
+			v.rng = o[t]
+			if dev == 0 {
+				lossSum += scalar(o[t+1])
+			} else {
+				o[t+1].FinalizeAll()
+			}
+		}
+	}
+	res.loss = lossSum / float64(len(batches))
+	var args []any
+	for dev, v := range views {
+		for _, i := range s.train {
+			args = append(args, s.donateOn(v.params[i], dev))
+		}
+		for _, group := range [][]*tensors.Tensor{v.m, v.v, accs[dev]} {
+			for _, x := range group {
+				args = append(args, s.donateOn(x, dev))
+			}
+		}
+		args = append(args, float32(lr), float32(adamStep), scale, int32(dev))
+	}
+	outs, err := s.update.Exec(args...)
+	if err != nil {
+		return res, err
+	}
+	for dev, v := range views {
+		setTrained(v, outputs(outs, dev))
+	}
+	o := outputs(outs, 0)
+	res.gradNorm = scalar(o[3*t])
+	res.finite = scalar(o[3*t+1]) != 0 && finite(res.loss)
+	finish(outs, 3*t)
+	return res, nil
+}
+
+// trainedOf picks the trained entries of all graph parameters.
+func trainedOf(params []*tensors.Tensor, train []int) []*tensors.Tensor {
+	out := make([]*tensors.Tensor, len(train))
+	for k, i := range train {
+		out[k] = params[i]
+	}
+	return out
+}
+
+func anys(ts []*tensors.Tensor) []any {
+	out := make([]any, len(ts))
+	for i, x := range ts {
+		out[i] = x
+	}
+	return out
+}
+
+// shardBatch splits a batch's rows into n equal consecutive shards (device d gets rows d·B/n…).
+func shardBatch(b *batchTensors, n int) ([]*batchTensors, error) {
+	if b.rows%n != 0 {
+		return nil, fmt.Errorf("a batch of %d rows cannot be split evenly over %d devices", b.rows, n)
+	}
+	out := make([]*batchTensors, n)
+	for d := range out {
+		out[d] = &batchTensors{rows: b.rows / n, promptLens: b.promptLens}
+	}
+	split := func(t *tensors.Tensor, put func(d int, x *tensors.Tensor)) error {
+		parts, err := splitRows(t, n)
+		if err != nil {
+			return err
+		}
+		for d, x := range parts {
+			put(d, x)
+		}
+		return nil
+	}
+	for c := range b.ids {
+		if err := split(b.ids[c], func(d int, x *tensors.Tensor) { out[d].ids = append(out[d].ids, x) }); err != nil {
+			return nil, err
+		}
+		if err := split(b.masks[c], func(d int, x *tensors.Tensor) { out[d].masks = append(out[d].masks, x) }); err != nil {
+			return nil, err
+		}
+	}
+	if b.labels != nil {
+		if err := split(b.labels, func(d int, x *tensors.Tensor) { out[d].labels = x }); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// splitRows splits a host tensor along its first axis into n equal parts.
+func splitRows(t *tensors.Tensor, n int) ([]*tensors.Tensor, error) {
+	dims := slices.Clone(t.Shape().Dimensions)
+	dims[0] /= n
+	per := t.Shape().Size() / n
+	parts := make([]*tensors.Tensor, n)
+	var err error
+	cerr := t.ConstFlatData(func(flat any) {
+		src := reflect.ValueOf(flat)
+		for d := range parts {
+			parts[d] = tensors.FromShape(shapes.Make(t.DType(), dims...))
+			if e := parts[d].MutableFlatData(func(dst any) {
+				reflect.Copy(reflect.ValueOf(dst), src.Slice(d*per, (d+1)*per))
+			}); e != nil {
+				err = e
+			}
+		}
+	})
+	if cerr != nil {
+		return nil, cerr
+	}
+	return parts, err
+}
+
+// checkShards checks that every micro-batch of an epoch splits evenly over the devices.
+func (r *run) checkShards(batches [][]int) error {
+	if r.devices <= 1 {
+		return nil
+	}
+	for _, rows := range batches {
+		if len(rows)%r.devices != 0 {
+			return fmt.Errorf("train dataset: a batch of %d rows (the last of an epoch of %d rows, per_device_train_batch_size %d × %d devices) cannot be split evenly over num_devices=%d: set dataloader_drop_last=true, or a num_devices that divides %d",
+				len(rows), r.train.Len(), r.a.PerDeviceTrainBatchSize, r.devices, r.devices, len(rows))
+		}
+	}
+	return nil
+}

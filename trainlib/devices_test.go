@@ -1,0 +1,223 @@
+package trainlib
+
+import (
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/embedtune/embedtune/internal/synth"
+	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/embedtune/embedtune/trainlib/model"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// hostDevices returns an XLA CPU backend with n host devices, or skips the test on the pure-Go
+// engine (CI runs the suite on XLA CPU).
+func hostDevices(t *testing.T, n int) compute.Backend {
+	t.Helper()
+	if c, err := backend.Choose(); err != nil || c.Engine != backend.EngineCPU {
+		t.Skipf("multi-device training needs the XLA CPU engine's host devices (engine: %q, %v)", c.Engine, err)
+	}
+	t.Setenv(backend.CPUDevicesEnv, strconv.Itoa(n))
+	b, err := backend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.NumDevices() != n {
+		t.Fatalf("%s=%d gave %s", backend.CPUDevicesEnv, n, backend.Describe(b))
+	}
+	return b
+}
+
+// tinyOn is the tiny test model on backend b, without dropout (so runs on different device
+// counts compute the same function).
+func tinyOn(t *testing.T, b compute.Backend) *model.SentenceTransformer {
+	t.Helper()
+	m, err := synth.TinyModel(filepath.Join(t.TempDir(), "tok"), "mean", 1, model.WithLogger(nil), model.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Config.HiddenDropoutProb, m.Config.AttentionProbsDropoutProb = 0, 0
+	return m
+}
+
+// parallelRun describes one training run for the device tests.
+type parallelRun struct {
+	devices, perDevice, accum int
+	gather, symmetric         bool
+}
+
+// train runs steps optimizer steps (saving every 2 when out is given) and returns the per-step
+// losses and the final weights.
+func (p parallelRun) train(t *testing.T, b compute.Backend, out string, steps int, opts ...TrainOption) ([]float64, []float32, *Trainer) {
+	t.Helper()
+	m := tinyOn(t, b)
+	if out == "" {
+		out = t.TempDir()
+	}
+	args := TrainingArguments{OutputDir: out, MaxSteps: steps, PerDeviceTrainBatchSize: p.perDevice, NumDevices: p.devices,
+		GradientAccumulationSteps: p.accum, LearningRate: 1e-3, LoggingSteps: 1, SaveSteps: 2, Seed: 7}
+	loss := losses.MultipleNegativesRankingLoss(m, losses.WithGatherAcrossDevices(p.gather))
+	if p.symmetric {
+		loss = losses.MultipleNegativesSymmetricRankingLoss(m, losses.WithGatherAcrossDevices(p.gather))
+	}
+	tr, err := NewTrainer(m, args, pairsDataset(t, synth.Pairs(48, 2, 3)), nil, loss, WithoutProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Train(opts...); err != nil {
+		t.Fatalf("%+v: %v", p, err)
+	}
+	var ls []float64
+	for _, h := range tr.State.LogHistory {
+		if l, ok := h["loss"]; ok {
+			ls = append(ls, l)
+		}
+	}
+	w := tensors.MustCopyFlatData[float32](m.Weights.Values[m.Weights.Index("encoder.layer.1.output.dense.weight")])
+	return ls, w, tr
+}
+
+func closeTo(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d losses, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > tol {
+			t.Errorf("%s: step %d loss %.8f, want %.8f (±%g)", what, i+1, got[i], want[i], tol)
+		}
+	}
+}
+
+// TestDataParallelTraining checks the SPMD data-parallel step on the XLA CPU host devices against
+// single-device training: with gather_across_devices the per-step losses equal those of one device
+// holding the whole global batch; without it, those of one device running the per-device batches
+// as gradient-accumulation micro-batches (the mean of the per-device losses and gradients).
+func TestDataParallelTraining(t *testing.T) {
+	b := hostDevices(t, 4)
+	const steps = 3
+	for _, c := range []struct {
+		name     string
+		run, ref parallelRun
+	}{
+		{"gather/2 devices", parallelRun{devices: 2, perDevice: 4, accum: 1, gather: true}, parallelRun{devices: 1, perDevice: 8, accum: 1}},
+		{"gather/4 devices/accumulation", parallelRun{devices: 4, perDevice: 2, accum: 2, gather: true}, parallelRun{devices: 1, perDevice: 8, accum: 2}},
+		{"gather/symmetric/4 devices", parallelRun{devices: 0, perDevice: 2, accum: 1, gather: true, symmetric: true}, parallelRun{devices: 1, perDevice: 8, accum: 1, symmetric: true}},
+		{"no gather/4 devices", parallelRun{devices: 4, perDevice: 2, accum: 1}, parallelRun{devices: 1, perDevice: 2, accum: 4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, _, tr := c.run.train(t, b, "", steps)
+			want, _, _ := c.ref.train(t, b, "", steps)
+			t.Logf("losses %v, reference %v", got, want)
+			closeTo(t, c.name, got, want, 1e-5)
+			n := c.run.devices
+			if n == 0 {
+				n = 4 // num_devices 0: all of the backend's devices
+			}
+			if tr.State.TrainBatchSize != c.run.perDevice*n {
+				t.Errorf("train_batch_size %d, want %d", tr.State.TrainBatchSize, c.run.perDevice*n)
+			}
+		})
+	}
+}
+
+// TestDataParallelResume checks that checkpoints stay in the single-device format: a 2-device
+// run's checkpoint resumes bit-exactly on 2 devices and within float tolerance on 1 device with
+// the same global batch.
+func TestDataParallelResume(t *testing.T) {
+	b := hostDevices(t, 4)
+	two := parallelRun{devices: 2, perDevice: 4, accum: 1, gather: true}
+	out := t.TempDir()
+	full, wFull, _ := two.train(t, b, out, 4)
+	ck := filepath.Join(out, "checkpoint-2")
+	for _, c := range []struct {
+		name  string
+		run   parallelRun
+		exact bool
+	}{
+		{"2 devices", two, true},
+		{"1 device", parallelRun{devices: 1, perDevice: 8, accum: 1, gather: true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, w, _ := c.run.train(t, b, "", 4, ResumeFrom(ck))
+			got = got[len(got)-2:]
+			if c.exact {
+				for i := range got {
+					if got[i] != full[2+i] {
+						t.Errorf("step %d: resumed loss %v, uninterrupted %v (want bit-identical)", 3+i, got[i], full[2+i])
+					}
+				}
+				for i := range w {
+					if w[i] != wFull[i] {
+						t.Fatalf("weight %d: resumed %v, uninterrupted %v (want bit-identical)", i, w[i], wFull[i])
+					}
+				}
+				return
+			}
+			closeTo(t, c.name, got, full[2:], 1e-5)
+		})
+	}
+}
+
+// TestDataParallelErrors checks the refusals name the fields and numbers.
+func TestDataParallelErrors(t *testing.T) {
+	goB, err := backend.New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		b    compute.Backend
+		run  parallelRun
+		rows int
+		want string
+	}{
+		{"pure Go", goB, parallelRun{devices: 2, perDevice: 4, accum: 1}, 16, "pure-Go backend has one device"},
+	}
+	if c, err := backend.Choose(); err == nil && c.Engine == backend.EngineCPU {
+		b := hostDevices(t, 4)
+		cases = append(cases,
+			struct {
+				name string
+				b    compute.Backend
+				run  parallelRun
+				rows int
+				want string
+			}{"too many", b, parallelRun{devices: 8, perDevice: 4, accum: 1}, 16, "num_devices is 8 but the backend has 4 device(s)"},
+			struct {
+				name string
+				b    compute.Backend
+				run  parallelRun
+				rows int
+				want string
+			}{"uneven last batch", b, parallelRun{devices: 4, perDevice: 4, accum: 1}, 18, "a batch of 2 rows"})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyOn(t, c.b)
+			args := TrainingArguments{OutputDir: t.TempDir(), MaxSteps: 1, PerDeviceTrainBatchSize: c.run.perDevice, NumDevices: c.run.devices}
+			tr, err := NewTrainer(m, args, pairsDataset(t, synth.Pairs(c.rows, 1, 3)), nil, losses.MultipleNegativesRankingLoss(m), WithoutProgress())
+			if err == nil {
+				_, err = tr.Train()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+	if _, err := BuildLoss(nil, map[string]any{"name": "CoSENTLoss", "gather_across_devices": true}); err == nil || !strings.Contains(err.Error(), "gather_across_devices") {
+		t.Errorf("CoSENTLoss with gather_across_devices: %v", err)
+	}
+	a, err := LoadTrainingArguments("args.yaml", []byte("output_dir: x\nnum_devices: -1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.resolved(); err == nil || !strings.Contains(err.Error(), "num_devices") {
+		t.Errorf("num_devices -1: %v", err)
+	}
+}

@@ -1,0 +1,30 @@
+package losses
+
+import (
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+)
+
+// Shard describes, inside a data-parallel training step, the part of the global batch one device
+// holds: rows Offset … Offset+B-1 of the global batch of Devices·B rows, where B is the local
+// batch (the rows of the embeddings a loss is given).
+//
+// Gather returns the global [Devices·B, …] tensor from every device's local [B, …] one, in device
+// order (an all-gather through XLA collectives). Its gradient is exact: each device receives the
+// sum over all devices of the loss gradients with respect to its own rows, so that the mean of the
+// devices' losses is differentiated as one loss over the whole batch.
+type Shard struct {
+	Devices int
+	Offset  *Node // int32 scalar: this device's first global row
+	Gather  func(x *Node) *Node
+}
+
+// GatheringLoss is a Loss that can see the whole global batch from every device
+// (sentence-transformers' gather_across_devices).
+type GatheringLoss interface {
+	Loss
+	// GatherAcrossDevices reports whether the loss asks for the global batch.
+	GatherAcrossDevices() bool
+	// ComputeShard returns this device's loss, a mean over its own B anchors, given its local
+	// embeddings and the Shard; the mean over devices equals Compute on the global batch.
+	ComputeShard(embeddings []*Node, labels *Node, shard Shard) *Node
+}
