@@ -157,6 +157,8 @@ func (r *run) restore(dir string) error {
 	r.ts.lossScale = rs.LossScale
 	r.ts.scalerGrowth = rs.ScalerGrowth
 	*r.state = st
+	// The checkpoint is device-independent; train_batch_size is this run's (per device × devices).
+	r.state.TrainBatchSize = r.a.PerDeviceTrainBatchSize * r.devices
 	if r.state.LogHistory == nil {
 		r.state.LogHistory = []map[string]float64{}
 	}
