@@ -8,6 +8,9 @@
 #              pairs with both columns max_seq_length tokens; the first step apart: it includes compilation
 #              (XLA compiles each graph once per machine and then loads it from its compile cache: "cached");
 #   peak RSS   of each measuring process (one process per engine, model, length and workload).
+#   devices    training s/step on XLA CPU with the same global batch of 16 split over N host devices
+#              (EMBEDTUNE_XLA_CPU_DEVICES=N, num_devices N, MNRL gather_across_devices), beside 1 device. Host
+#              devices share the machine's cores: this measures the SPMD path's overhead, not a speedup.
 #
 # Ratios are against PyTorch measured in the same run (speed: > 1 means faster than PyTorch). It is NOT a test:
 # nothing fails on a slow number. Results: $OUT/results.md (the table) and $OUT/results/*.json.
@@ -15,20 +18,27 @@
 #   scripts/bench.sh            everything (long: the pure-Go bge-base steps take minutes each on 2 cores)
 #   scripts/bench.sh --quick    MiniLM at 128 tokens, fewer passages and steps (a few minutes)
 #   scripts/bench.sh --resume   keep the results already in $OUT/results (e.g. after an interruption)
+#   scripts/bench.sh --devices N    data-parallel row on N XLA CPU host devices (default 2; 1: no such row)
 #
 # Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh).
 # Needs ../shared/data (SQuAD v1.1 dev, for the texts).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/build/bench}
-quick=0 resume=0
-for a in "$@"; do
-  case "$a" in
+quick=0 resume=0 devices=2
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) quick=1 ;;
     --resume) resume=1 ;;
-    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
-    *) echo "bench.sh: unknown argument $a (see --help)" >&2; exit 2 ;;
+    --devices)
+      devices=${2:-}
+      shift
+      [[ "$devices" =~ ^[0-9]+$ ]] && ((devices >= 1 && 16 % devices == 0)) || { echo "bench.sh: --devices needs a number of devices dividing the batch of 16 (1, 2, 4, 8, 16)" >&2; exit 2; }
+      ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 say() { echo "bench: $*" >&2; }
 export GOEXPERIMENT=simd HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -73,7 +83,7 @@ say "$(nproc) cores ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg), engin
 
 # run KEY ENGINE MODE MODEL L [STEPS] measures one cell in its own process.
 run() {
-  local key=$1 engine=$2 mode=$3 name=$4 len=$5 nsteps=${6:-$steps}
+  local key=$1 engine=$2 mode=$3 name=$4 len=$5 nsteps=${6:-$steps} ndev=1
   local res=$out/results/$key.json req=$out/results/$key.request.json
   if [ $resume = 1 ] && [ -s "$res" ]; then return; fi
   local t0=$(date +%s)
@@ -97,10 +107,11 @@ PY
     # the "xla-cached" run after it loads.
     local backend=go cache=off bs=32
     [ "$engine" = go ] || backend=xla:cpu cache=$out/xla-cache
+    case "$engine" in xla-d*) ndev=${engine#xla-d} ;; esac
     [ "$mode" = encode ] || bs=16
-    printf '{"mode": "%s", "model": "%s", "max_seq_length": %d, "texts_file": "%s", "passages": %d, "batch_size": %d, "steps": %d, "out": "%s"}\n' \
-      "$mode" "$out/models/$name" "$len" "$out/texts.json" "$passages" "$bs" "$nsteps" "$res.tmp" >"$req"
-    (cd "$root/tests/bench" && EMBEDTUNE_BENCH="$req" GOMLX_BACKEND=$backend EMBEDTUNE_XLA_CACHE=$cache \
+    printf '{"mode": "%s", "model": "%s", "max_seq_length": %d, "texts_file": "%s", "passages": %d, "batch_size": %d, "steps": %d, "devices": %d, "out": "%s"}\n' \
+      "$mode" "$out/models/$name" "$len" "$out/texts.json" "$passages" "$bs" "$nsteps" "$ndev" "$res.tmp" >"$req"
+    (cd "$root/tests/bench" && EMBEDTUNE_BENCH="$req" GOMLX_BACKEND=$backend EMBEDTUNE_XLA_CACHE=$cache EMBEDTUNE_XLA_CPU_DEVICES=$ndev \
       "$out/bench.test" -test.run '^TestBench$' -test.timeout 3h >"$out/results/$key.log" 2>&1) || { say "FAILED $key (see $out/results/$key.log)"; return; }
   fi
   mv "$res.tmp" "$res"
@@ -116,15 +127,18 @@ for spec in $models; do
         if [ "$engine" = xla ]; then
           # The first call of a later process, with the executable in the compile cache.
           run "$name-$len-$mode-xla-cached" xla-cached "$mode" "$name" "$len" 0
+          if [ "$mode" = train ] && [ "$devices" -gt 1 ]; then
+            run "$name-$len-train-xla-d$devices" "xla-d$devices" train "$name" "$len"
+          fi
         fi
       done
     done
   done
 done
 
-python3 - "$out" "$cpu" "$quick" <<'PY'
+python3 - "$out" "$cpu" "$quick" "$devices" <<'PY'
 import json, os, sys, time
-out, cpu, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+out, cpu, quick, ndev = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
 def res(key):
     p = os.path.join(out, "results", key + ".json")
     return json.load(open(p)) if os.path.exists(p) else None
@@ -164,6 +178,11 @@ for name, label in (("minilm", "MiniLM-shaped (384×6)"), ("bge-base", "bge-base
                     f"{f(ratio(enc['xla'], enc['torch']))}× | {f(ratio(enc['go'], enc['torch']))}× |")
         rows.append(f"| | training, s/step | {f(step['go'], '%.2f')} | {f(step['xla'], '%.2f')} | {f(step['torch'], '%.2f')} | "
                     f"{f(ratio(step['torch'], step['xla']))}× | {f(ratio(step['torch'], step['go']))}× |")
+        dn = get(res(f"{k}-train-xla-d{ndev}"), "median_step_seconds") if ndev > 1 else None
+        if dn is not None:
+            rows.append(f"| | training, s/step, global batch 16 on {ndev} XLA CPU host devices (gather_across_devices; "
+                        f"same cores: overhead, not speedup) | | {f(dn, '%.2f')} ({f(ratio(dn, step['xla']))}× the 1-device step) | "
+                        f"| {f(ratio(step['torch'], dn))}× | |")
         xc = get(t["xla-cached"], "first_seconds")
         rows.append(f"| | first training step, s (compilation; XLA with a cached executable) | {f(first['go'], '%.1f')} | "
                     f"{f(first['xla'], '%.1f')} ({f(xc, '%.1f')} cached) | {f(first['torch'], '%.1f')} | | |")

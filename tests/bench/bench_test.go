@@ -12,6 +12,7 @@
 // encode: one warm-up batch (compiles the graph: "first_seconds"), then passages texts timed.
 // train: MultipleNegativesRankingLoss, AdamW, fp32, dropout on, batches of batch_size (anchor,
 // positive) pairs, both columns L tokens; 1 + steps steps, the first (compilation) reported apart.
+// With "devices": N > 1, the same global batch is split over N devices (see request.Devices).
 package bench
 
 import (
@@ -39,6 +40,10 @@ type request struct {
 	BatchSize    int    `json:"batch_size"`
 	Steps        int    `json:"steps"`
 	Out          string `json:"out"`
+	// Devices > 1 trains data-parallel on that many devices (XLA CPU host devices with
+	// $EMBEDTUNE_XLA_CPU_DEVICES) with the same global batch: batch_size/devices rows per device,
+	// MNRL with gather_across_devices.
+	Devices int `json:"devices,omitempty"`
 }
 
 type result struct {
@@ -108,8 +113,16 @@ func TestBench(t *testing.T) {
 		}
 		args := trainlib.TrainingArguments{OutputDir: t.TempDir(), MaxSteps: req.Steps + 1, PerDeviceTrainBatchSize: req.BatchSize,
 			LearningRate: 2e-5, BatchSampler: sampler.BatchSampler, LoggingSteps: 1, SaveStrategy: "no", Seed: 42}
+		loss := losses.MultipleNegativesRankingLoss(m)
+		if req.Devices > 1 {
+			if req.BatchSize%req.Devices != 0 {
+				t.Fatalf("batch_size %d is not a multiple of devices %d", req.BatchSize, req.Devices)
+			}
+			args.NumDevices, args.PerDeviceTrainBatchSize = req.Devices, req.BatchSize/req.Devices
+			loss = losses.MultipleNegativesRankingLoss(m, losses.WithGatherAcrossDevices(true))
+		}
 		timer := &steptimer.Timer{}
-		tr, err := trainlib.NewTrainer(m, args, ds, nil, losses.MultipleNegativesRankingLoss(m), trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
+		tr, err := trainlib.NewTrainer(m, args, ds, nil, loss, trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
 		if err != nil {
 			t.Fatal(err)
 		}
