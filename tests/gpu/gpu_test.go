@@ -75,6 +75,16 @@ type benchRow struct {
 	GoTrainFirstStepS float64 `json:"go_train_first_step_s"`
 }
 
+// multiDevice is the data-parallel run on all of the backend's devices (when it has several).
+type multiDevice struct {
+	Devices     int       `json:"devices"`
+	Losses      []float64 `json:"losses"` // same global batches as GoLosses, gather_across_devices
+	MaxDiff     float64   `json:"loss_max_abs_diff_vs_1_device"`
+	Batch       int       `json:"global_batch"`
+	SamplesPerS float64   `json:"train_samples_per_s"`
+	OneDeviceS  float64   `json:"one_device_train_samples_per_s"`
+}
+
 type results struct {
 	Backend      string            `json:"backend"`
 	Device       string            `json:"device"`
@@ -89,6 +99,7 @@ type results struct {
 	GoStepS      []float64         `json:"go_step_seconds"`
 	TorchStepS   []float64         `json:"torch_step_seconds"`
 	Bench        []benchRow        `json:"bench"`
+	MultiDevice  *multiDevice      `json:"multi_device,omitempty"`
 	Checks       map[string]string `json:"checks"`
 	Seconds      float64           `json:"seconds"`
 }
@@ -190,7 +201,7 @@ func TestGPUCheck(t *testing.T) {
 	for i := 0; i < req.Steps; i++ {
 		given = append(given, batches[i*req.Batch:(i+1)*req.Batch])
 	}
-	goLosses, goSteps := train(t, load(), qs[:rows], cs[:rows], req, req.Batch, req.Steps)
+	goLosses, goSteps := train(t, load(), qs[:rows], cs[:rows], req, req.Batch, req.Steps, 1)
 	res.GoLosses, res.GoStepS = goLosses, goSteps
 	pairsFile := filepath.Join(req.Out, "train_pairs.jsonl")
 	writePairs(t, pairsFile, qs[:rows], cs[:rows])
@@ -209,6 +220,25 @@ func TestGPUCheck(t *testing.T) {
 			fmt.Sprintf("%d steps, first %.4f, last %.4f (finite, mean of the last 5 below the first 5's)", len(l), at(l, 0), at(l, len(l)-1)))
 	}
 	lossChart(t, req, goLosses, py.Losses)
+
+	// Data-parallel training (SPMD) on all devices, same global batches, gather_across_devices: the
+	// losses are those of one device holding the whole batch.
+	if n := b.NumDevices(); n > 1 && req.Batch%n == 0 {
+		l, _ := train(t, load(), qs[:rows], cs[:rows], req, req.Batch, req.Steps, n)
+		md := &multiDevice{Devices: n, Losses: l}
+		for i := range min(len(l), len(goLosses)) {
+			md.MaxDiff = math.Max(md.MaxDiff, math.Abs(l[i]-goLosses[i]))
+		}
+		res.MultiDevice = md
+		tol := 1e-5
+		if req.Precision != "fp32" {
+			tol = 2e-2 // half-precision activations: the device split changes rounding
+		}
+		check("multi-device", len(l) == len(goLosses) && md.MaxDiff <= tol,
+			fmt.Sprintf("%d devices × %d rows, gather_across_devices: max |Δ| of %d step losses vs 1 device %.2e (limit %.0e)", n, req.Batch/n, len(l), md.MaxDiff, tol))
+	} else {
+		res.Checks["multi-device"] = fmt.Sprintf("UNTESTED: the backend has %d device(s) (batch %d)", n, req.Batch)
+	}
 
 	// Throughput at max_seq_length.
 	long := longTexts(cs, 4*maxInt(req.BenchBatches))
@@ -241,26 +271,36 @@ func TestGPUCheck(t *testing.T) {
 		for i := range a {
 			a[i], p[i] = long[i%len(long)], long[(i+1)%len(long)]
 		}
-		_, steps := train(t, load(), a, p, req, bs, req.BenchSteps+1)
+		_, steps := train(t, load(), a, p, req, bs, req.BenchSteps+1, 1)
 		row.GoTrainFirstStepS = steps[0]
 		row.GoTrain = float64(bs) / steptimer.Median(steps[1:])
 		res.Bench = append(res.Bench, row)
+		if n := b.NumDevices(); n > 1 && bs == maxInt(req.BenchBatches) && bs%n == 0 {
+			_, steps := train(t, load(), a, p, req, bs, req.BenchSteps+1, n)
+			md := res.MultiDevice
+			if md != nil {
+				md.Batch, md.SamplesPerS, md.OneDeviceS = bs, float64(bs)/steptimer.Median(steps[1:]), row.GoTrain
+				t.Logf("batch %d on %d devices: train %.1f samples/s (1 device: %.1f)", bs, n, md.SamplesPerS, row.GoTrain)
+			}
+		}
 		t.Logf("batch %d: encode %.1f vs %.1f samples/s, train %.1f vs %.1f samples/s (Go vs PyTorch)", bs, row.GoEncode, row.TorchEncode, row.GoTrain, row.TorchTrain)
 	}
 }
 
-// train runs steps training steps of batch bs (MNRL, AdamW, no warmup, the request's precision) and
-// returns the per-step losses and seconds.
-func train(t *testing.T, m *model.SentenceTransformer, anchors, positives []string, req request, bs, steps int) ([]float64, []float64) {
+// train runs steps training steps of batch bs (MNRL, AdamW, no warmup, the request's precision) on
+// devices devices (bs/devices rows each, MNRL with gather_across_devices) and returns the per-step
+// losses and seconds.
+func train(t *testing.T, m *model.SentenceTransformer, anchors, positives []string, req request, bs, steps, devices int) ([]float64, []float64) {
 	t.Helper()
 	ds, err := datasets.FromColumns(datasets.Col("anchor", anchors), datasets.Col("positive", positives))
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := trainlib.TrainingArguments{OutputDir: t.TempDir(), MaxSteps: steps, PerDeviceTrainBatchSize: bs, LearningRate: req.LR,
+	args := trainlib.TrainingArguments{OutputDir: t.TempDir(), MaxSteps: steps, PerDeviceTrainBatchSize: bs / devices, NumDevices: devices, LearningRate: req.LR,
 		BatchSampler: sampler.BatchSampler, LoggingSteps: 1, SaveStrategy: "no", Seed: 42, FP16: req.Precision == "fp16", BF16: req.Precision == "bf16"}
 	timer := &steptimer.Timer{}
-	tr, err := trainlib.NewTrainer(m, args, ds, nil, losses.MultipleNegativesRankingLoss(m), trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
+	loss := losses.MultipleNegativesRankingLoss(m, losses.WithGatherAcrossDevices(devices > 1))
+	tr, err := trainlib.NewTrainer(m, args, ds, nil, loss, trainlib.WithCallbacks(timer), trainlib.WithoutProgress())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,6 +476,10 @@ func writeResults(t *testing.T, req request, res *results, start time.Time) {
 	for _, r := range res.Bench {
 		fmt.Fprintf(&sb, "| %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f | %.1f s / %.1f s |\n", r.Batch, r.GoEncode, r.TorchEncode, r.GoEncode/r.TorchEncode,
 			r.GoTrain, r.TorchTrain, r.GoTrain/r.TorchTrain, r.GoEncodeCompileS, r.GoTrainFirstStepS)
+	}
+	if md := res.MultiDevice; md != nil {
+		fmt.Fprintf(&sb, "\nData-parallel (SPMD) on %d devices, gather_across_devices: step losses %s (max |Δ| vs 1 device %.3g); training at global batch %d: %.1f samples/s (1 device %.1f, ×%.2f)\n",
+			md.Devices, fmtList(md.Losses), md.MaxDiff, md.Batch, md.SamplesPerS, md.OneDeviceS, md.SamplesPerS/md.OneDeviceS)
 	}
 	os.WriteFile(filepath.Join(req.Out, "results.md"), []byte(sb.String()), 0o644)
 	t.Logf("results: %s\n%s", filepath.Join(req.Out, "results.md"), sb.String())
