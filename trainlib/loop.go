@@ -81,6 +81,9 @@ func (r *run) loop() (*TrainOutput, error) {
 		if err := r.maybeLogEvalSave(res); err != nil {
 			return nil, err
 		}
+		if r.stop != nil && r.stop(s) {
+			break // transformers' control.should_training_stop: end the run now, as if at max_steps
+		}
 	}
 	return r.finish()
 }
