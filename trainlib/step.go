@@ -57,9 +57,9 @@ type stepper struct {
 	n            int   // graph parameters
 	train        []int // indices of the trained ones
 	decay        []bool
-	key          string       // stepperKey; "" when not shared
-	cache        *GraphCache  // where it is returned after the run, or nil
-	builds       func()       // counts a graph build (nil: not counted)
+	key          string      // stepperKey; "" when not shared
+	cache        *GraphCache // where it is returned after the run, or nil
+	builds       func()      // counts a graph build (nil: not counted)
 
 	fused, accum, update, eval *graph.Exec
 }
@@ -194,7 +194,7 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 
 // hyperNodes are the hyper… inputs of a graph.
 type hyperNodes struct {
-	adam                      optim.AdamWNodes
+	adam                     optim.AdamWNodes
 	maxGradNorm, scale, loRA *Node
 }
 
