@@ -14,7 +14,7 @@ import (
 // files of its own or a lower layer declare, never what a higher layer declares.
 var fileLayers = map[string]int{
 	// The public API of training.
-	"trainer.go": 2,
+	"trainer.go": 2, "trainer_config.go": 2,
 	// One Train call.
 	"run.go": 1, "loop.go": 1, "evaluate.go": 1, "checkpoint.go": 1,
 	// Building blocks, which know neither the Trainer nor the run.
