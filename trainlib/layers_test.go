@@ -15,6 +15,8 @@ import (
 var fileLayers = map[string]int{
 	// The public API of training.
 	"trainer.go": 2, "trainer_config.go": 2,
+	// Hyperparameter sweeps of trainers.
+	"sweep.go": 3, "sweep_run.go": 3, "sweep_report.go": 3,
 	// One Train call.
 	"run.go": 1, "loop.go": 1, "evaluate.go": 1, "checkpoint.go": 1,
 	// Building blocks, which know neither the Trainer nor the run.

@@ -26,6 +26,9 @@ func (r *run) loop() (*TrainOutput, error) {
 			return nil, err
 		}
 	}
+	if r.stop != nil && s.GlobalStep > 0 && s.GlobalStep < s.MaxSteps && r.stop(s) {
+		return r.finish() // Resumed from the checkpoint of the step the run was stopped at.
+	}
 	for s.GlobalStep < s.MaxSteps {
 		if err := r.ctx.Err(); err != nil {
 			return nil, r.interrupt(err)

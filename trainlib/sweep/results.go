@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Status is how a run of a sweep stands.
@@ -141,6 +142,29 @@ func (r *Results) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// Label names a run's parameters for legends and progress lines: "learning_rate=1e-05
+// per_device_train_batch_size=16", each name shortened to its last dotted part ("loss.scale" →
+// "scale") unless that is ambiguous among names.
+func Label(params map[string]any, names []string) string {
+	short := map[string]int{}
+	for _, n := range names {
+		short[n[strings.LastIndex(n, ".")+1:]]++
+	}
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		v, ok := params[n]
+		if !ok {
+			continue
+		}
+		s := n[strings.LastIndex(n, ".")+1:]
+		if short[s] > 1 {
+			s = n
+		}
+		parts = append(parts, s+"="+FormatValue(v))
+	}
+	return strings.Join(parts, " ")
 }
 
 // FormatValue renders a parameter value for tables and run labels: numbers in their shortest form,

@@ -105,6 +105,8 @@ type Spec struct {
 	// spec file's folder), and Run an inline run config instead (embedtune's "run" key).
 	Program string
 	Run     map[string]any
+	// Source is the decoded file the spec was parsed from.
+	Source map[string]any
 }
 
 // ParseFile reads a sweep spec from a YAML or JSON file.
@@ -150,7 +152,7 @@ var refusedKeys = map[string]string{
 var topKeys = []string{"name", "description", "entity", "project", "method", "metric", "parameters", "early_terminate", "run_cap", "program", "run", "seed"}
 
 func fromMap(raw map[string]any) (*Spec, error) {
-	s := &Spec{Metric: Metric{Goal: Minimize, Impute: "worst"}}
+	s := &Spec{Metric: Metric{Goal: Minimize, Impute: "worst"}, Source: raw}
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if why, ok := refusedKeys[k]; ok {
 			return nil, fmt.Errorf("%q is not supported: %s", k, why)
