@@ -170,6 +170,9 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 		spec = map[string]any{"name": "MultipleNegativesRankingLoss"}
 	}
 	name, _ := spec["name"].(string)
+	if _, given := spec["name"]; !given {
+		name = "MultipleNegativesRankingLoss" // The default loss, also when only its options are given.
+	}
 	num := func(k string, def float64) (float64, error) {
 		v, ok := spec[k]
 		if !ok {

@@ -277,8 +277,12 @@ func (s *Sweep) checkParameters() error {
 	for name, vs := range probes {
 		first[name] = vs[0]
 	}
-	if _, err := s.runConfig("probe", first); err != nil {
-		return err
+	rc, err := s.runConfig("probe", first)
+	if err == nil {
+		err = rc.Check()
+	}
+	if err != nil {
+		return fmt.Errorf("sweep parameters at their first values (%s): %w", sweep.Label(first, s.Spec.ParameterNames()), err)
 	}
 	for _, name := range s.Spec.ParameterNames() {
 		for _, v := range probes[name] {

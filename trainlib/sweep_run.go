@@ -73,8 +73,8 @@ func (s *Sweep) readProgress(i int) *runProgress {
 	return &p
 }
 
-// runHistory returns the log history a run saved (its trainer_state.json), or nil.
-func (s *Sweep) runHistory(i int) []map[string]float64 {
+// RunLogHistory returns the log history run i saved (its trainer_state.json), or nil before it ended.
+func (s *Sweep) RunLogHistory(i int) []map[string]float64 {
 	var st TrainerState
 	if !readJSONOK(filepath.Join(s.runDir(i), trainerStateFile), &st) {
 		return nil
@@ -134,7 +134,7 @@ func (s *Sweep) notifyEnded(i int, rec *runRecord) {
 	if len(cbs) == 0 {
 		return
 	}
-	hist := s.runHistory(i)
+	hist := s.RunLogHistory(i)
 	for _, cb := range cbs {
 		cb.OnRunEnd(s, rec.Row, hist)
 	}

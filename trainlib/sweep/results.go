@@ -104,28 +104,39 @@ func (r *Results) Columns() []string {
 	return append(cols, "status", "final_"+r.Metric, "best_"+r.Metric, "best_step", "steps", "train_loss", "wall_seconds", "best", "reason")
 }
 
-// Cells renders a row under Columns (numbers in Go's shortest round-trip form).
-func (r *Results) Cells(row Row) []string {
-	c := []string{row.Run}
+// Values returns a row's cells under Columns: parameter values as decoded, numbers as float64 or int
+// (a missing metric is ""), and text.
+func (r *Results) Values(row Row) []any {
+	v := []any{row.Run}
 	for _, p := range r.Parameters {
-		c = append(c, FormatValue(row.Params[p]))
+		v = append(v, row.Params[p])
 	}
-	opt := func(v *float64) string {
-		if v == nil {
+	opt := func(x *float64) any {
+		if x == nil {
 			return ""
 		}
-		return strconv.FormatFloat(*v, 'g', -1, 64)
+		return *x
 	}
-	step := ""
+	var step any = ""
 	if row.BestStep != nil {
-		step = strconv.Itoa(*row.BestStep)
+		step = *row.BestStep
 	}
 	best := ""
 	if row.Run == r.Best {
 		best = "*"
 	}
-	return append(c, string(row.Status), opt(row.FinalMetric), opt(row.BestMetric), step,
-		fmt.Sprintf("%d/%d", row.Steps, row.MaxSteps), opt(row.TrainLoss), strconv.FormatFloat(math.Round(row.WallSeconds*100)/100, 'f', -1, 64), best, row.Reason)
+	return append(v, string(row.Status), opt(row.FinalMetric), opt(row.BestMetric), step,
+		fmt.Sprintf("%d/%d", row.Steps, row.MaxSteps), opt(row.TrainLoss), math.Round(row.WallSeconds*100)/100, best, row.Reason)
+}
+
+// Cells renders a row under Columns, numbers in Go's shortest round-trip form (FormatValue).
+func (r *Results) Cells(row Row) []string {
+	vals := r.Values(row)
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = FormatValue(v)
+	}
+	return out
 }
 
 // WriteCSV writes the table as CSV: run, one column per parameter, status, final and best metric,
