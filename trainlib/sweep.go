@@ -112,6 +112,10 @@ type SweepRunInfo struct {
 	Label    string // the id and the parameters, for legends
 }
 
+// SetLog sends the sweep's messages to w (nil silences them), like WithSweepLog; a notebook's progress
+// display (display.AttachSweepProgress) shows the same information and silences them.
+func (s *Sweep) SetLog(w io.Writer) { s.logw = w }
+
 // SetProgress installs cb as the sweep's progress display, called before the other callbacks
 // (display.AttachSweepProgress uses it); a second call replaces the first.
 func (s *Sweep) SetProgress(cb SweepCallback) { s.progress = cb }

@@ -24,14 +24,19 @@ import (
 // parameters, its step), the training loss of every run overlaid in one chart and — when the sweep's
 // metric is evaluated — the metric of every run in another, both redrawn in place at every log, and
 // the results table (SweepTable), updated when each run ends. The last redraw, when the sweep ends,
-// stays in the saved notebook. In a terminal each run gets the text progress bar and log lines of
-// AttachProgress on stderr (see WithWriter); the sweep itself prints a line per run.
+// stays in the saved notebook, and the sweep's own log lines are silenced (Sweep.SetLog). In a terminal
+// a line is printed at each new value of the sweep's metric, on stderr (see WithWriter), next to the
+// line per run that the sweep itself prints.
 //
 //	s, err := trainlib.LoadSweep("sweep.yaml")
 //	display.AttachSweepProgress(s)
 //	results, err := s.Run(ctx)
 func AttachSweepProgress(s *trainlib.Sweep, opts ...ProgressOption) {
-	s.SetProgress(&sweepProgress{fe: notebookFrontend(), opts: opts, now: time.Now, runs: map[string]*sweepRunView{}})
+	fe := notebookFrontend()
+	if fe != nil {
+		s.SetLog(nil) // The view shows what the log lines say; a cell's stderr is for errors.
+	}
+	s.SetProgress(&sweepProgress{fe: fe, opts: opts, now: time.Now, runs: map[string]*sweepRunView{}})
 }
 
 // SweepTable returns a sweep's results table: run, parameters, status, final and best metric, steps,
