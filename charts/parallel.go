@@ -75,8 +75,15 @@ func Parallel(params []string, metricKey string, runs []string, values [][]any, 
 	}
 	if vm, ok := option["visualMap"].([]any); ok && len(vm) == 1 {
 		// go-echarts types visualMap.dimension as a string; echarts wants the axis index.
-		vm[0].(map[string]any)["dimension"] = len(params)
-		vm[0].(map[string]any)["min"], vm[0].(map[string]any)["max"] = lo, hi
+		m := vm[0].(map[string]any)
+		m["dimension"], m["min"], m["max"], m["precision"] = len(params), lo, hi, 4
+	}
+	if axes, ok := option["parallelAxis"].([]any); ok {
+		for _, a := range axes { // Numeric axes span the values, not from zero.
+			if m := a.(map[string]any); m["type"] != "category" {
+				m["scale"] = true
+			}
+		}
 	}
 	return newChart(cfg, option)
 }
