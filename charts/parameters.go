@@ -7,6 +7,8 @@ import (
 
 	gecharts "github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/embedtune/embedtune/internal/num"
 )
 
 // axisValues describes the values of a hyperparameter for an axis: "category" when any is not a number
@@ -52,19 +54,10 @@ func (a axisValues) value(v any) any {
 	return f
 }
 
-// number converts a numeric parameter value.
+// number converts a numeric parameter value (not NaN or infinite).
 func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	}
-	return 0, false
+	f, ok := num.Float(v)
+	return f, ok && !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 // categoryOf names a value on a category axis.

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/embedtune/embedtune/internal/num"
 )
 
 // Hyperband is W&B's early_terminate {type: hyperband}: runs whose metric trails the others' at fixed
@@ -79,7 +81,7 @@ func parseHyperband(v any) (*Hyperband, error) {
 		return nil, err
 	}
 	if e, ok := m["eta"]; ok {
-		f, ok := toFloat(e)
+		f, ok := num.Float(e)
 		if !ok || !(f > 1) || math.IsInf(f, 0) {
 			return nil, fmt.Errorf("early_terminate.eta: must be a number greater than 1, got %s", describe(e))
 		}

@@ -2,10 +2,13 @@ package sweep
 
 import (
 	"fmt"
+
 	"maps"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/embedtune/embedtune/internal/num"
 )
 
 // Parameter is one swept setting: a name (a dotted path into the run config, e.g. "learning_rate",
@@ -125,7 +128,7 @@ func parseParameter(at, name string, def map[string]any) (*Parameter, error) {
 	if extra := otherKeys(def, allowed...); len(extra) > 0 {
 		return nil, fmt.Errorf("%s: unknown key %q for distribution %s (it takes %s)", at, extra[0], p.Distribution, strings.Join(parameterKeys[p.Distribution], ", "))
 	}
-	num := func(key string, def0 float64, required bool) (float64, error) {
+	number := func(key string, def0 float64, required bool) (float64, error) {
 		v, ok := def[key]
 		if !ok {
 			if required {
@@ -133,7 +136,7 @@ func parseParameter(at, name string, def map[string]any) (*Parameter, error) {
 			}
 			return def0, nil
 		}
-		f, ok := toFloat(v)
+		f, ok := num.Float(v)
 		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, fmt.Errorf("%s.%s: expected a finite number, got %s", at, key, describe(v))
 		}
@@ -160,7 +163,7 @@ func parseParameter(at, name string, def map[string]any) (*Parameter, error) {
 			}
 			sum := 0.0
 			for i, x := range ps {
-				f, ok := toFloat(x)
+				f, ok := num.Float(x)
 				if !ok || !(f >= 0) || math.IsInf(f, 0) {
 					return nil, fmt.Errorf("%s.probabilities[%d]: expected a number ≥ 0, got %s", at, i, describe(x))
 				}
@@ -179,10 +182,10 @@ func parseParameter(at, name string, def map[string]any) (*Parameter, error) {
 		}
 		fallthrough
 	case Uniform, QUniform, LogUniform, LogUniformValues, QLogUniform, QLogUniformValues, InvLogUniform, InvLogUniformValues:
-		if p.Min, err = num("min", 0, true); err != nil {
+		if p.Min, err = number("min", 0, true); err != nil {
 			return nil, err
 		}
-		if p.Max, err = num("max", 0, true); err != nil {
+		if p.Max, err = number("max", 0, true); err != nil {
 			return nil, err
 		}
 		if p.Min > p.Max {
@@ -195,20 +198,20 @@ func parseParameter(at, name string, def map[string]any) (*Parameter, error) {
 			}
 		}
 	case Normal, QNormal, LogNormal, QLogNormal:
-		if p.Mu, err = num("mu", 0, false); err != nil {
+		if p.Mu, err = number("mu", 0, false); err != nil {
 			return nil, err
 		}
-		if p.Sigma, err = num("sigma", 1, false); err != nil {
+		if p.Sigma, err = number("sigma", 1, false); err != nil {
 			return nil, err
 		}
 		if !(p.Sigma > 0) {
 			return nil, fmt.Errorf("%s.sigma: must be positive, got %g", at, p.Sigma)
 		}
 	case Beta, QBeta:
-		if p.A, err = num("a", 1, false); err != nil {
+		if p.A, err = number("a", 1, false); err != nil {
 			return nil, err
 		}
-		if p.B, err = num("b", 1, false); err != nil {
+		if p.B, err = number("b", 1, false); err != nil {
 			return nil, err
 		}
 		if !(p.A > 0) || !(p.B > 0) {
@@ -216,7 +219,7 @@ func parseParameter(at, name string, def map[string]any) (*Parameter, error) {
 		}
 	}
 	if p.Distribution.quantized() {
-		if p.Q, err = num("q", 1, false); err != nil {
+		if p.Q, err = number("q", 1, false); err != nil {
 			return nil, err
 		}
 		if !(p.Q > 0) {
@@ -287,13 +290,13 @@ func (p *Parameter) Quantile(v any) float64 {
 		}
 		return math.NaN()
 	case IntUniform:
-		f, ok := toFloat(v)
+		f, ok := num.Float(v)
 		if !ok || f != math.Trunc(f) || f < p.Min || f > p.Max {
 			return math.NaN()
 		}
 		return (f - p.Min + 0.5) / (p.Max - p.Min + 1)
 	}
-	f, ok := toFloat(v)
+	f, ok := num.Float(v)
 	if !ok {
 		return math.NaN()
 	}
@@ -381,33 +384,10 @@ func isInt(v any) bool {
 	return false
 }
 
-// toFloat converts a decoded number.
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	}
-	return 0, false
-}
-
 // equalValues compares decoded values, numbers by value (1 == 1.0).
 func equalValues(a, b any) bool {
-	fa, oka := toFloat(a)
-	fb, okb := toFloat(b)
+	fa, oka := num.Float(a)
+	fb, okb := num.Float(b)
 	if oka && okb {
 		return fa == fb
 	}

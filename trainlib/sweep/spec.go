@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/embedtune/embedtune/internal/num"
 )
 
 //go:generate go run github.com/embedtune/embedtune/internal/enumgen -type Method -setting method -unsupported custom
@@ -268,7 +270,7 @@ func (s *Spec) parseMetric(v any) error {
 		s.Metric.Goal = goal
 	}
 	if t, ok := m["target"]; ok {
-		f, ok := toFloat(t)
+		f, ok := num.Float(t)
 		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 			return fmt.Errorf("metric.target: expected a number, got %s", describe(t))
 		}

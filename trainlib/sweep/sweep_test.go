@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embedtune/embedtune/internal/num"
 	"github.com/embedtune/embedtune/internal/testutil"
 )
 
@@ -129,7 +130,7 @@ func TestDistributionsMatchWandB(t *testing.T) {
 			if p.Distribution == Constant {
 				want = ref.Values[0]
 			}
-			gf, gok := toFloat(got)
+			gf, gok := num.Float(got)
 			wf, wok := want.(float64)
 			switch {
 			case gok && wok:
