@@ -25,7 +25,8 @@
 #   EMBEDTUNE_NOTEBOOK_CELL_TIMEOUT  seconds allowed per cell (default 900)
 #   EMBEDTUNE_NOTEBOOK_OUT           artifacts folder (default <repo>/build/notebooks)
 #   EMBEDTUNE_NOTEBOOK_BAD_INPUT=0   skips step 6
-# Notebooks also receive the caller's environment (EMBEDTUNE_MODEL, EMBEDTUNE_MAX_STEPS, ...).
+# Notebooks also receive the caller's environment (EMBEDTUNE_MODEL, EMBEDTUNE_MAX_STEPS, ...); the sweep
+# notebook gets EMBEDTUNE_SWEEP_DIR=<artifacts>/sweep and EMBEDTUNE_SWEEP_MAX_STEPS=10 unless they are set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${EMBEDTUNE_KERNEL_VENV:-$root/kernel/.venv}
@@ -51,6 +52,8 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out/executed" "$out/html" "$out/html-lab" "$out/screenshots"
+# The sweep notebook (03) sweeps in a fresh folder, with short runs.
+export EMBEDTUNE_SWEEP_DIR=${EMBEDTUNE_SWEEP_DIR:-$out/sweep} EMBEDTUNE_SWEEP_MAX_STEPS=${EMBEDTUNE_SWEEP_MAX_STEPS:-10}
 py=$venv/bin/python
 jupyter=$venv/bin/jupyter
 

@@ -130,20 +130,25 @@ func LoadTrainingArguments(name string, data []byte) (TrainingArguments, error) 
 	return TrainingArgumentsFromMap(name, raw)
 }
 
+// IsTrainingArgument reports whether key is the snake_case name of a TrainingArguments field.
+func IsTrainingArgument(key string) bool {
+	t := reflect.TypeOf(TrainingArguments{})
+	for i := 0; i < t.NumField(); i++ {
+		if k := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; k == key && k != "" && k != "-" {
+			return true
+		}
+	}
+	return false
+}
+
 // TrainingArgumentsFromMap builds arguments from a decoded snake_case map (e.g. the "args" of a
 // run config); unknown keys are errors, and written keys are taken literally.
 func TrainingArgumentsFromMap(name string, raw map[string]any) (TrainingArguments, error) {
 	var a TrainingArguments
-	known := map[string]bool{}
-	t := reflect.TypeOf(a)
-	for i := 0; i < t.NumField(); i++ {
-		if k := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; k != "" && k != "-" {
-			known[k] = true
-		}
-	}
+	known := IsTrainingArgument
 	a.set = map[string]bool{}
 	for k := range raw {
-		if !known[k] {
+		if !known(k) {
 			return a, fmt.Errorf("%s: unknown training argument %q", name, k)
 		}
 		a.set[k] = true

@@ -60,22 +60,81 @@ func LoadRunConfig(path string) (*RunConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeRunConfig(path, data)
+}
+
+// RunConfigFromMap builds a run config from a decoded YAML/JSON mapping (e.g. a run config with a
+// sweep's parameters applied), with LoadRunConfig's checks; name labels errors.
+func RunConfigFromMap(name string, m map[string]any) (*RunConfig, error) {
+	data, err := yaml.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return decodeRunConfig(name, data)
+}
+
+// decodeRunConfig decodes YAML or JSON strictly and checks the required keys.
+func decodeRunConfig(name string, data []byte) (*RunConfig, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	var c RunConfig
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if c.Model == "" {
-		return nil, fmt.Errorf("%s: \"model\" is required (a folder or a Hub id)", path)
+		return nil, fmt.Errorf("%s: \"model\" is required (a folder or a Hub id)", name)
 	}
 	if c.TrainDataset.Source == "" {
-		return nil, fmt.Errorf("%s: \"train_dataset.source\" is required", path)
+		return nil, fmt.Errorf("%s: \"train_dataset.source\" is required", name)
 	}
 	if c.Args == nil {
-		return nil, fmt.Errorf("%s: \"args\" (training arguments, at least output_dir) is required", path)
+		return nil, fmt.Errorf("%s: \"args\" (training arguments, at least output_dir) is required", name)
+	}
+	if c.LoRA != nil {
+		// Zero means "the PEFT default" in a Go literal, but a written r: 0 or lora_alpha: 0 is a mistake.
+		var raw struct {
+			LoRA map[string]any `yaml:"lora"`
+		}
+		if err := yaml.Unmarshal(data, &raw); err == nil {
+			for _, k := range []string{"r", "lora_alpha"} {
+				if v, ok := raw.LoRA[k]; ok {
+					if f, isNum := v.(float64); (isNum && !(f > 0)) || v == 0 {
+						return nil, fmt.Errorf("%s: lora.%s must be positive (got %v)", name, k, v)
+					}
+				}
+			}
+		}
 	}
 	return &c, nil
+}
+
+// Map returns the config as a YAML/JSON mapping (the inverse of RunConfigFromMap).
+func (c *RunConfig) Map() (map[string]any, error) {
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Check validates what can be checked without loading anything: the training arguments (names,
+// types, values and their combinations) and the loss (name and parameters).
+func (c *RunConfig) Check() error {
+	a, err := TrainingArgumentsFromMap("args", c.Args)
+	if err != nil {
+		return err
+	}
+	if _, err := a.resolved(); err != nil {
+		return fmt.Errorf("args: %w", err)
+	}
+	if _, err := BuildLoss(nil, c.Loss); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Load reads the dataset, selects its columns and samples it.
@@ -107,10 +166,13 @@ func (s DatasetSpec) Load() (*datasets.Dataset, error) {
 
 // BuildLoss constructs the loss named in a config map ({name, and parameters}).
 func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, error) {
-	if spec == nil {
+	if len(spec) == 0 {
 		spec = map[string]any{"name": "MultipleNegativesRankingLoss"}
 	}
 	name, _ := spec["name"].(string)
+	if _, given := spec["name"]; !given {
+		name = "MultipleNegativesRankingLoss" // The default loss, also when only its options are given.
+	}
 	num := func(k string, def float64) (float64, error) {
 		v, ok := spec[k]
 		if !ok {
@@ -179,7 +241,12 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 
 // BuildEvaluator constructs the IR evaluator of a spec.
 func (s *EvaluatorSpec) BuildEvaluator() (*evaluation.InformationRetrievalEvaluator, error) {
-	d, err := s.Dataset.Load()
+	return s.buildEvaluator(DatasetSpec.Load)
+}
+
+// buildEvaluator is BuildEvaluator with the dataset loaded by load.
+func (s *EvaluatorSpec) buildEvaluator(load func(DatasetSpec) (*datasets.Dataset, error)) (*evaluation.InformationRetrievalEvaluator, error) {
+	d, err := load(s.Dataset)
 	if err != nil {
 		return nil, fmt.Errorf("evaluator dataset: %w", err)
 	}

@@ -1,6 +1,7 @@
 package trainlib
 
 import (
+	"github.com/gomlx/compute/dtypes"
 	"math"
 	"path/filepath"
 	"strings"
@@ -73,11 +74,13 @@ func TestModelGradientsMatchPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st := &stepper{m: m, loss: losses.MultipleNegativesRankingLoss(m), numCols: 2, n: len(m.GraphParams()), accumSteps: 1}
+			mnrl := losses.MultipleNegativesRankingLoss(m)
+			st := &stepper{m: m, structure: m.Structure(), loss: mnrl, numCols: 2, n: len(m.GraphParams()), accumSteps: 1}
 			st.train, _ = m.Trainable()
 			n := st.n
 			outs, err := graph.ExecOnceN(m.Backend(), func(in []*graph.Node) []*graph.Node {
-				loss, _ := st.lossGraph(in[:n], in[n:], nil)
+				scale := graph.Scalar(in[0].Graph(), dtypes.Float32, mnrl.Scale)
+				loss, _ := st.lossGraph(in[:n], in[n:], nil, hyperNodes{scale: scale})
 				return append([]*graph.Node{loss}, graph.Gradient(loss, st.trained(in[:n])...)...)
 			}, st.batchArgs(weightsArgs(m.GraphParams()), b)...)
 			if err != nil {

@@ -26,6 +26,9 @@ func (r *run) loop() (*TrainOutput, error) {
 			return nil, err
 		}
 	}
+	if r.stop != nil && s.GlobalStep > 0 && s.GlobalStep < s.MaxSteps && r.stop(s) {
+		return r.finish() // Resumed from the checkpoint of the step the run was stopped at.
+	}
 	for s.GlobalStep < s.MaxSteps {
 		if err := r.ctx.Err(); err != nil {
 			return nil, r.interrupt(err)
@@ -80,6 +83,9 @@ func (r *run) loop() (*TrainOutput, error) {
 		}
 		if err := r.maybeLogEvalSave(res); err != nil {
 			return nil, err
+		}
+		if r.stop != nil && r.stop(s) {
+			break // transformers' control.should_training_stop: end the run now, as if at max_steps
 		}
 	}
 	return r.finish()

@@ -28,6 +28,7 @@ type job struct {
 	evaluator                 evaluation.Evaluator // may be nil
 	cbs                       []Callback
 	logf                      func(format string, args ...any)
+	graphs                    *GraphCache // shared compiled graphs, or nil
 	// state is the live trainer state, created by newRun once the run's size is known.
 	state *TrainerState
 }
@@ -36,6 +37,7 @@ type job struct {
 type trainCall struct {
 	ctx    context.Context
 	resume string
+	stop   func(*TrainerState) bool // StopWhen, or nil
 }
 
 // run holds the state of one Train call; its methods are the loop (loop.go), evaluation (evaluate.go) and
@@ -58,14 +60,19 @@ type run struct {
 	start         time.Time
 	prevRuntime   float64
 	lastSaved     int
+	stop          func(*TrainerState) bool // StopWhen, or nil
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
 // and the restored checkpoint when asked to resume.
-func newRun(j *job, call trainCall) (*run, error) {
+func newRun(j *job, call trainCall) (_ *run, err error) {
 	a := j.args
-	r := &run{job: j, a: a, ctx: call.ctx, lastSaved: -1}
-	var err error
+	r := &run{job: j, a: a, ctx: call.ctx, stop: call.stop, lastSaved: -1}
+	defer func() {
+		if err != nil && r.st != nil {
+			r.st.release()
+		}
+	}()
 	if r.train, err = newTextTable("train dataset", j.trainDataset); err != nil {
 		return nil, err
 	}
@@ -109,7 +116,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 	for _, n := range j.model.Weights.Names {
 		j.model.Weights.StoredDType[n] = safetensors.F32
 	}
-	if r.st, err = newStepper(j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
+	if r.st, err = acquireStepper(j.graphs, j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
 		return nil, err
 	}
 	r.ts = &trainState{lossScale: r.rs.LossScale}

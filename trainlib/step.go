@@ -1,7 +1,9 @@
 package trainlib
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 
 	"github.com/embedtune/embedtune/trainlib/bert"
@@ -25,38 +27,133 @@ type batchTensors struct {
 
 // stepper compiles and runs the training computations. Graph inputs are laid out as
 //
-//	fused:  params, m, v, lr, step, rng, lossScale, batch… → trained', m', v', rng', loss, gradNorm, finite
-//	accum:  params, acc, rng, lossScale, batch…             → acc', rng', loss
-//	update: trained, m, v, acc, lr, step, lossScale         → trained', m', v', gradNorm, finite
-//	eval:   params, batch…                                  → loss
+//	fused:  params, m, v, lr, step, rng, lossScale, hyper…, batch… → trained', m', v', rng', loss, gradNorm, finite
+//	accum:  params, acc, rng, lossScale, hyper…, batch…             → acc', rng', loss
+//	update: trained, m, v, acc, lr, step, lossScale, hyper…         → trained', m', v', gradNorm, finite
+//	eval:   params, hyper…, batch…                                  → loss
 //
 // where params are all the model's graph parameters (model.GraphParams), trained the subset that
 // training updates (model.Trainable: every weight, or only a LoRA adapter's) with its AdamW
-// moments m, v and accumulators acc, and batch… is, per text column, ids and mask, then the
-// labels (if any), then one prompt length per column. Gradients are of loss·lossScale/accumulationSteps and are unscaled before
-// clipping; a step whose loss or gradients are not finite leaves parameters and moments unchanged.
+// moments m, v and accumulators acc, hyper… the run's scalar hyperparameters (see hyperValues), and
+// batch… is, per text column, ids and mask, then the labels (if any), then one prompt length per
+// column. Gradients are of loss·lossScale/accumulationSteps and are unscaled before clipping; a step
+// whose loss or gradients are not finite leaves parameters and moments unchanged.
+//
+// Everything that does not change the graph's structure is a graph input, never a constant: the
+// learning rate, AdamW's betas, epsilon and weight decay, the clipping norm, the loss's scale (for
+// losses.Scaled) and the LoRA scaling. Runs that differ only in those values therefore share one
+// stepper through a GraphCache and compile once (see stepperKey).
 type stepper struct {
-	m            *model.SentenceTransformer
-	loss         losses.Loss
-	adam         optim.AdamWConfig
-	maxGradNorm  float64
+	m            *model.SentenceTransformer // the run's model (bound by acquire)
+	structure    *model.SentenceTransformer // what the graphs are built on (no tensors)
+	loss         losses.Loss                // the run's loss (bound by acquire)
+	hyper        []float32                  // the run's hyperValues (bound by acquire)
 	computeDType dtypes.DType
 	accumSteps   int
+	clip         bool // max_grad_norm > 0
+	weightDecay  bool // weight_decay != 0
 	numCols      int
 	hasLabels    bool
 	n            int   // graph parameters
 	train        []int // indices of the trained ones
 	decay        []bool
+	key          string      // stepperKey; "" when not shared
+	cache        *GraphCache // where it is returned after the run, or nil
+	builds       func()      // counts a graph build (nil: not counted)
 
 	fused, accum, update, eval *graph.Exec
 }
 
-func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (*stepper, error) {
-	s := &stepper{
-		m: m, loss: loss, maxGradNorm: args.MaxGradNorm, computeDType: computeDType,
-		adam:       optim.AdamWConfig{Beta1: args.AdamBeta1, Beta2: args.AdamBeta2, Epsilon: args.AdamEpsilon, WeightDecay: args.WeightDecay},
-		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.GraphParams()),
+// numHyper is the number of hyper… inputs: AdamW's (optim.AdamWConfig.Values), the clipping norm,
+// the loss's scale and the LoRA scaling.
+const numHyper = 9
+
+// hyperValues returns the hyper… inputs of a run.
+func hyperValues(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments) []float32 {
+	adam := optim.AdamWConfig{Beta1: args.AdamBeta1, Beta2: args.AdamBeta2, Epsilon: args.AdamEpsilon, WeightDecay: args.WeightDecay}
+	h := append(adam.Values(), float32(args.MaxGradNorm), 1, 1)
+	if l, ok := loss.(losses.Scaled); ok {
+		h[7] = float32(l.LogitScale())
 	}
+	if m.Adapter != nil {
+		h[8] = float32(m.Adapter.Scaling())
+	}
+	return h
+}
+
+// stepperKey identifies a stepper's graphs: runs with equal keys can share compiled graphs. It
+// holds the model's structure, the loss's type and configuration (less the scale of a
+// losses.Scaled), and the arguments that shape the graphs.
+func stepperKey(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (string, error) {
+	mk, err := m.StructureKey()
+	if err != nil {
+		return "", err
+	}
+	cfg := maps.Clone(loss.Config())
+	if _, ok := loss.(losses.Scaled); ok {
+		delete(cfg, "scale")
+	}
+	_, noDecay := m.Trainable()
+	k, err := json.Marshal(map[string]any{"model": mk, "loss": fmt.Sprintf("%T", loss), "loss_config": cfg,
+		"dtype": computeDType.String(), "accum": args.GradientAccumulationSteps, "clip": args.MaxGradNorm > 0,
+		"weight_decay": args.WeightDecay != 0, "columns": numCols, "labels": hasLabels, "no_decay": noDecay})
+	if err != nil {
+		return "", fmt.Errorf("training graph key: %w", err)
+	}
+	return string(k), nil
+}
+
+// acquireStepper returns the stepper of a run: from the cache when one of the same key is free
+// (its compiled graphs are reused), else a new one. release gives it back.
+func acquireStepper(cache *GraphCache, m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (*stepper, error) {
+	key := ""
+	if cache != nil {
+		var err error
+		if key, err = stepperKey(m, loss, args, numCols, hasLabels, computeDType); err != nil {
+			return nil, err
+		}
+		if s := cache.take(key); s != nil {
+			s.bind(m, loss, args)
+			return s, nil
+		}
+	}
+	s, err := newStepper(m, loss, args, numCols, hasLabels, computeDType, cache)
+	if err != nil {
+		return nil, err
+	}
+	s.key = key
+	return s, nil
+}
+
+// bind points the stepper at a run's model, loss and hyperparameters.
+func (s *stepper) bind(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments) {
+	s.m, s.loss, s.hyper = m, loss, hyperValues(m, loss, args)
+}
+
+// release ends the run's use of the stepper: a shared one goes back to its cache, unbound (so that it
+// keeps no model alive), others are finalized.
+func (s *stepper) release() {
+	s.m, s.loss = nil, nil
+	if s.cache != nil && s.key != "" {
+		s.cache.put(s.key, s)
+		return
+	}
+	for _, e := range []*graph.Exec{s.fused, s.accum, s.update, s.eval} {
+		if e != nil {
+			e.Finalize()
+		}
+	}
+}
+
+func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType, cache *GraphCache) (*stepper, error) {
+	s := &stepper{
+		structure: m.Structure(), computeDType: computeDType, clip: args.MaxGradNorm > 0, weightDecay: args.WeightDecay != 0,
+		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.GraphParams()), cache: cache,
+	}
+	if cache != nil {
+		s.builds = cache.models.CountBuild
+	}
+	s.bind(m, loss, args)
 	var noDecay []bool
 	s.train, noDecay = m.Trainable()
 	s.decay = make([]bool, len(noDecay))
@@ -70,7 +167,12 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 			return nil
 		}
 		var e *graph.Exec
-		e, err = graph.NewExec(b, fn)
+		e, err = graph.NewExec(b, func(in []*Node) []*Node {
+			if s.builds != nil {
+				s.builds()
+			}
+			return fn(in)
+		})
 		if err == nil {
 			e.SetMaxCache(512)
 			e = e.WithName(name)
@@ -90,6 +192,22 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 	return s, nil
 }
 
+// hyperNodes are the hyper… inputs of a graph.
+type hyperNodes struct {
+	adam                     optim.AdamWNodes
+	maxGradNorm, scale, loRA *Node
+}
+
+// splitHyper names the numHyper hyper… inputs.
+func (s *stepper) splitHyper(in []*Node) hyperNodes {
+	h := hyperNodes{adam: optim.AdamWNodes{Beta1: in[0], OneMinusBeta1: in[1], Beta2: in[2], OneMinusBeta2: in[3], Epsilon: in[4]},
+		maxGradNorm: in[6], scale: in[7], loRA: in[8]}
+	if s.weightDecay {
+		h.adam.WeightDecay = in[5]
+	}
+	return h
+}
+
 // batchInputs returns the number of batch inputs for the graph.
 func (s *stepper) batchInputs() int {
 	n := 2*s.numCols + s.numCols
@@ -100,7 +218,7 @@ func (s *stepper) batchInputs() int {
 }
 
 // lossGraph embeds every column and computes the loss. rng may be nil (evaluation).
-func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Node) {
+func (s *stepper) lossGraph(params, batch []*Node, rng *Node, h hyperNodes) (loss, newRNG *Node) {
 	embs := make([]*Node, s.numCols)
 	var labels *Node
 	if s.hasLabels {
@@ -109,11 +227,17 @@ func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Nod
 	pl := batch[len(batch)-s.numCols:]
 	for c := 0; c < s.numCols; c++ {
 		opts := model.ForwardOptions{Options: bert.Options{Train: rng != nil, RNG: rng, ComputeDType: s.computeDType}, PromptLength: pl[c]}
-		emb, enc := s.m.EmbedGraph(params, batch[2*c], batch[2*c+1], opts)
+		if s.structure.Adapter != nil {
+			opts.LoRAScale = h.loRA
+		}
+		emb, enc := s.structure.EmbedGraph(params, batch[2*c], batch[2*c+1], opts)
 		embs[c] = emb
 		if rng != nil {
 			rng = enc.RNG()
 		}
+	}
+	if l, ok := s.loss.(losses.Scaled); ok {
+		return l.ComputeScaled(embs, labels, h.scale), rng
 	}
 	return s.loss.Compute(embs, labels), rng
 }
@@ -128,8 +252,8 @@ func (s *stepper) trained(params []*Node) []*Node {
 }
 
 // gradients returns d(loss·scale)/d trained params (still scaled) and the loss.
-func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node) (grads []*Node, loss, newRNG *Node) {
-	loss, newRNG = s.lossGraph(params, batch, rng)
+func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node, h hyperNodes) (grads []*Node, loss, newRNG *Node) {
+	loss, newRNG = s.lossGraph(params, batch, rng, h)
 	scaled := Mul(loss, lossScale)
 	if s.accumSteps > 1 {
 		scaled = DivScalar(scaled, float64(s.accumSteps))
@@ -138,15 +262,15 @@ func (s *stepper) gradients(params, batch []*Node, rng, lossScale *Node) (grads 
 }
 
 // applyUpdate unscales, checks, clips and applies AdamW; non-finite steps change nothing.
-func (s *stepper) applyUpdate(params, m, v, grads []*Node, lr, step, lossScale, extraFinite *Node) (out []*Node, gradNorm, finite *Node) {
+func (s *stepper) applyUpdate(params, m, v, grads []*Node, lr, step, lossScale, extraFinite *Node, h hyperNodes) (out []*Node, gradNorm, finite *Node) {
 	inv := Inverse(lossScale)
 	unscaled := make([]*Node, len(grads))
 	for i, g := range grads {
 		unscaled[i] = Mul(g, inv)
 	}
 	var clipped []*Node
-	if s.maxGradNorm > 0 {
-		clipped, gradNorm = optim.ClipByGlobalNorm(unscaled, s.maxGradNorm)
+	if s.clip {
+		clipped, gradNorm = optim.ClipByGlobalNormNode(unscaled, h.maxGradNorm)
 	} else {
 		clipped, gradNorm = unscaled, optim.GlobalNorm(unscaled)
 	}
@@ -154,7 +278,7 @@ func (s *stepper) applyUpdate(params, m, v, grads []*Node, lr, step, lossScale, 
 	if extraFinite != nil {
 		finite = LogicalAnd(finite, extraFinite)
 	}
-	np, nm, nv := optim.AdamW(params, clipped, m, v, s.decay, lr, step, s.adam)
+	np, nm, nv := optim.AdamWWith(params, clipped, m, v, s.decay, lr, step, h.adam)
 	out = make([]*Node, 0, 3*len(params))
 	for _, group := range [][2][]*Node{{np, params}, {nm, m}, {nv, v}} {
 		for i := range group[0] {
@@ -169,9 +293,10 @@ func (s *stepper) fusedGraph(in []*Node) []*Node {
 	params, m, v := in[:n], in[n:n+t], in[n+t:n+2*t]
 	k := n + 2*t
 	lr, step, rng, lossScale := in[k], in[k+1], in[k+2], in[k+3]
-	batch := in[k+4:]
-	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
-	out, gradNorm, finite := s.applyUpdate(s.trained(params), m, v, grads, lr, step, lossScale, IsFinite(loss))
+	h := s.splitHyper(in[k+4 : k+4+numHyper])
+	batch := in[k+4+numHyper:]
+	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale, h)
+	out, gradNorm, finite := s.applyUpdate(s.trained(params), m, v, grads, lr, step, lossScale, IsFinite(loss), h)
 	return append(out, newRNG, loss, gradNorm, finite)
 }
 
@@ -179,8 +304,9 @@ func (s *stepper) accumGraph(in []*Node) []*Node {
 	n, t := s.n, len(s.train)
 	params, acc := in[:n], in[n:n+t]
 	rng, lossScale := in[n+t], in[n+t+1]
-	batch := in[n+t+2:]
-	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale)
+	h := s.splitHyper(in[n+t+2 : n+t+2+numHyper])
+	batch := in[n+t+2+numHyper:]
+	grads, loss, newRNG := s.gradients(params, batch, rng, lossScale, h)
 	out := make([]*Node, t, t+2)
 	for i := range grads {
 		out[i] = Add(acc[i], grads[i])
@@ -192,13 +318,23 @@ func (s *stepper) updateGraph(in []*Node) []*Node {
 	t := len(s.train)
 	trained, m, v, acc := in[:t], in[t:2*t], in[2*t:3*t], in[3*t:4*t]
 	lr, step, lossScale := in[4*t], in[4*t+1], in[4*t+2]
-	out, gradNorm, finite := s.applyUpdate(trained, m, v, acc, lr, step, lossScale, nil)
+	h := s.splitHyper(in[4*t+3 : 4*t+3+numHyper])
+	out, gradNorm, finite := s.applyUpdate(trained, m, v, acc, lr, step, lossScale, nil, h)
 	return append(out, gradNorm, finite)
 }
 
 func (s *stepper) evalGraph(in []*Node) []*Node {
-	loss, _ := s.lossGraph(in[:s.n], in[s.n:], nil)
+	h := s.splitHyper(in[s.n : s.n+numHyper])
+	loss, _ := s.lossGraph(in[:s.n], in[s.n+numHyper:], nil, h)
 	return []*Node{loss}
+}
+
+// hyperArgs appends the run's hyper… arguments.
+func (s *stepper) hyperArgs(args []any) []any {
+	for _, v := range s.hyper {
+		args = append(args, v)
+	}
+	return args
 }
 
 // batchArgs appends the batch's graph arguments.
@@ -251,7 +387,7 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	scale := float32(st.lossScale)
 	var res stepResult
 	if s.fused != nil {
-		args := make([]any, 0, len(params)+2*t+4+s.batchInputs())
+		args := make([]any, 0, len(params)+2*t+4+numHyper+s.batchInputs())
 		for i, p := range params {
 			if isTrained[i] {
 				args = append(args, s.donate(p))
@@ -266,7 +402,7 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 			args = append(args, s.donate(x))
 		}
 		args = append(args, float32(lr), float32(adamStep), s.donate(st.rng), scale)
-		args = s.batchArgs(args, batches[0])
+		args = s.batchArgs(s.hyperArgs(args), batches[0])
 		outs, err := s.fused.Exec(args...)
 		if err != nil {
 			return res, err
@@ -297,7 +433,7 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 			args = append(args, s.donate(x))
 		}
 		args = append(args, s.donate(st.rng), scale)
-		args = s.batchArgs(args, b)
+		args = s.batchArgs(s.hyperArgs(args), b)
 		outs, err := s.accum.Exec(args...)
 		if err != nil {
 			return res, err
@@ -318,7 +454,7 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	}
 	st.acc = nil
 	args = append(args, float32(lr), float32(adamStep), scale)
-	outs, err := s.update.Exec(args...)
+	outs, err := s.update.Exec(s.hyperArgs(args)...)
 	if err != nil {
 		return res, err
 	}
@@ -336,7 +472,7 @@ func (s *stepper) evalLoss(b *batchTensors) (float64, error) {
 	for _, p := range s.m.GraphParams() {
 		args = append(args, p)
 	}
-	outs, err := s.eval.Exec(s.batchArgs(args, b)...)
+	outs, err := s.eval.Exec(s.batchArgs(s.hyperArgs(args), b)...)
 	if err != nil {
 		return 0, err
 	}

@@ -36,6 +36,7 @@ type Trainer struct {
 	progress   Callback // the progress display (SetProgress), called first
 	noProgress bool     // WithoutProgress: SetProgress is ignored
 	logf       func(format string, args ...any)
+	graphs     *GraphCache // WithGraphCache, or nil
 }
 
 // TrainerOption configures NewTrainer.
@@ -55,6 +56,13 @@ func WithCallbacks(cbs ...Callback) TrainerOption {
 // display.AttachProgress) leaves it unchanged, like transformers' disable_tqdm=True.
 func WithoutProgress() TrainerOption {
 	return func(t *Trainer) { t.noProgress, t.progress = true, nil }
+}
+
+// WithGraphCache shares compiled graphs with the other trainers given the same cache (see
+// GraphCache): a run whose graphs have the same structure as an earlier run's compiles nothing.
+// It also makes the model's inference graphs (Encode, used by evaluators) shared through the cache.
+func WithGraphCache(c *GraphCache) TrainerOption {
+	return func(t *Trainer) { t.graphs = c }
 }
 
 // NewTrainer checks the configuration and data and returns a trainer. evalDataset may be nil.
@@ -79,6 +87,9 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 		logf: func(format string, a ...any) { fmt.Fprintf(os.Stderr, "embedtune: "+format+"\n", a...) }}
 	for _, o := range opts {
 		o(t)
+	}
+	if t.graphs != nil {
+		m.ShareGraphs(t.graphs.models)
 	}
 	train, err := newTextTable("train dataset", trainDataset)
 	if err != nil {
@@ -112,6 +123,13 @@ type TrainOption func(*trainCall)
 // when path is "latest".
 func ResumeFrom(path string) TrainOption { return func(c *trainCall) { c.resume = path } }
 
+// StopWhen ends training early, like a transformers callback setting control.should_training_stop:
+// after every optimizer step (and its logging, evaluation and checkpoint), stop(state) is asked, and
+// when it returns true the run finishes as if max_steps were reached — the summary is logged, the
+// best model loaded if asked and the final model saved. (A hyperparameter sweep stops its bad runs
+// this way.)
+func StopWhen(stop func(*TrainerState) bool) TrainOption { return func(c *trainCall) { c.stop = stop } }
+
 // WithContext makes Train stop cleanly (checkpoint, then ErrInterrupted) when ctx is cancelled.
 func WithContext(ctx context.Context) TrainOption { return func(c *trainCall) { c.ctx = ctx } }
 
@@ -123,7 +141,7 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 		o(&call)
 	}
 	j := &job{model: t.Model, args: &t.Args, trainDataset: t.TrainDataset, evalDataset: t.EvalDataset, loss: t.Loss,
-		evaluator: t.Evaluator, cbs: t.callbacks(), logf: t.logf}
+		evaluator: t.Evaluator, cbs: t.callbacks(), logf: t.logf, graphs: t.graphs}
 	r, err := newRun(j, call)
 	if j.state != nil {
 		t.State = j.state // the live state, from the moment the run knows its size
@@ -131,6 +149,7 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.st.release()
 	return r.loop()
 }
 

@@ -100,7 +100,7 @@ func TestGradientAccumulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := newStepper(m, losses.MultipleNegativesRankingLoss(m), &args, 2, false, 0)
+		st, err := newStepper(m, losses.MultipleNegativesRankingLoss(m), &args, 2, false, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,47 +33,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	targs, err := trainlib.TrainingArgumentsFromMap(*cfgPath+": args", rc.Args)
+	tr, err := rc.NewTrainer([]model.Option{model.WithLogger(stderr)})
 	if err != nil {
-		return err
-	}
-	m, err := model.Load(rc.Model, model.WithLogger(stderr))
-	if err != nil {
-		return err
-	}
-	if rc.LoRA != nil {
-		if err := m.AddAdapter(*rc.LoRA); err != nil {
-			return fmt.Errorf("lora: %w", err)
-		}
-	}
-	train, err := rc.TrainDataset.Load()
-	if err != nil {
-		return fmt.Errorf("train_dataset: %w", err)
-	}
-	opts := []trainlib.TrainerOption{}
-	if rc.Evaluator != nil {
-		ev, err := rc.Evaluator.BuildEvaluator()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, trainlib.WithEvaluator(ev))
-	}
-	loss, err := trainlib.BuildLoss(m, rc.Loss)
-	if err != nil {
-		return err
-	}
-	var tr *trainlib.Trainer
-	if rc.EvalDataset != nil {
-		ed, err := rc.EvalDataset.Load()
-		if err != nil {
-			return fmt.Errorf("eval_dataset: %w", err)
-		}
-		tr, err = trainlib.NewTrainer(m, targs, train, ed, loss, opts...)
-		if err != nil {
-			return err
-		}
-	} else if tr, err = trainlib.NewTrainer(m, targs, train, nil, loss, opts...); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", *cfgPath, err)
 	}
 	if !*noProgress {
 		display.AttachProgress(tr, display.WithWriter(stderr))

@@ -47,6 +47,18 @@ type Loss interface {
 	Compute(embeddings []*Node, labels *Node) *Node
 }
 
+// Scaled is a Loss whose similarity scale (1/temperature, the "scale" parameter) can be given as a
+// graph input instead of a constant: a hyperparameter sweep over the scale then compiles one
+// training graph for every value. Compute(e, l) equals ComputeScaled(e, l, scale) with the scale
+// as a constant.
+type Scaled interface {
+	Loss
+	// LogitScale returns the loss's scale.
+	LogitScale() float64
+	// ComputeScaled is Compute with the scale given as a float32 scalar node.
+	ComputeScaled(embeddings []*Node, labels, scale *Node) *Node
+}
+
 // Similarity is a pairwise similarity of embedding matrices: [N, D] × [M, D] → [N, M].
 type Similarity string
 

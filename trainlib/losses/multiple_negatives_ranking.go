@@ -189,7 +189,15 @@ func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
 }
 
 // Compute implements Loss.
-func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
+func (l *MNRL) Compute(emb []*Node, labels *Node) *Node {
+	return l.ComputeScaled(emb, labels, Scalar(emb[0].Graph(), dtypes.Float32, l.Scale))
+}
+
+// LogitScale implements Scaled.
+func (l *MNRL) LogitScale() float64 { return l.Scale }
+
+// ComputeScaled implements Scaled.
+func (l *MNRL) ComputeScaled(emb []*Node, _, scale *Node) *Node {
 	g := emb[0].Graph()
 	q := emb[0]
 	B := q.Shape().Dimensions[0]
@@ -242,7 +250,7 @@ func (l *MNRL) Compute(emb []*Node, _ *Node) *Node {
 		penalty = Where(exclude, ZerosLike(penalty), penalty)
 	}
 	for i := range terms {
-		terms[i].sim = MulScalar(terms[i].sim, l.Scale)
+		terms[i].sim = Mul(terms[i].sim, scale)
 		if penalty != nil && terms[i].name == QueryToDoc {
 			terms[i].sim = Add(terms[i].sim, penalty)
 		}

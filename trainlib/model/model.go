@@ -68,6 +68,7 @@ type SentenceTransformer struct {
 
 	mu         sync.Mutex
 	encodeExec *graph.Exec
+	graphs     *GraphCache // shared compiled graphs (ShareGraphs), or nil
 }
 
 // Dense is a sentence-transformers Dense module: y = act(x·Wᵀ + b).
@@ -87,10 +88,15 @@ type Dense struct {
 func (m *SentenceTransformer) resetExecs() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.encodeExec != nil {
+	m.dropEncodeExecLocked()
+}
+
+// dropEncodeExecLocked forgets the inference executor, finalizing it unless a GraphCache shares it.
+func (m *SentenceTransformer) dropEncodeExecLocked() {
+	if m.encodeExec != nil && m.graphs == nil {
 		m.encodeExec.Finalize()
-		m.encodeExec = nil
 	}
+	m.encodeExec = nil
 }
 
 // Dim returns the dimension of the sentence embeddings.
