@@ -21,6 +21,7 @@ import (
 //	loss: {name: MultipleNegativesRankingLoss, scale: 20}
 //	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
+//	callbacks: [{name: EarlyStoppingCallback, early_stopping_patience: 3}]  # optional (transformers' names)
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
 type RunConfig struct {
 	Model        string         `yaml:"model"`
@@ -31,7 +32,9 @@ type RunConfig struct {
 	// LoRA, when set, trains a LoRA adapter instead of the whole model (PEFT names: r, lora_alpha,
 	// lora_dropout, target_modules, use_rslora).
 	LoRA *model.LoRAConfig `yaml:"lora"`
-	Args map[string]any    `yaml:"args"`
+	// Callbacks are transformers callbacks by class name with their arguments (see BuildCallbacks).
+	Callbacks []map[string]any `yaml:"callbacks"`
+	Args      map[string]any   `yaml:"args"`
 }
 
 // DatasetSpec names a dataset and the columns to train on (in role order).
@@ -189,4 +192,41 @@ func (s *EvaluatorSpec) BuildEvaluator() (*evaluation.InformationRetrievalEvalua
 	}
 	return evaluation.NewInformationRetrievalEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs,
 		evaluation.IROptions{Name: s.Name, QueryPrompt: s.QueryPrompt, CorpusPrompt: s.CorpusPrompt})
+}
+
+// BuildCallbacks constructs the callbacks of a run config: each entry is {name: ClassName, and the
+// constructor arguments with transformers' names}. Supported: EarlyStoppingCallback
+// (early_stopping_patience, default 1; early_stopping_threshold, default 0).
+func (c *RunConfig) BuildCallbacks() ([]Callback, error) {
+	var out []Callback
+	for i, spec := range c.Callbacks {
+		name, _ := spec["name"].(string)
+		switch name {
+		case "EarlyStoppingCallback":
+			cb := NewEarlyStoppingCallback(1, 0)
+			for k, v := range spec {
+				switch k {
+				case "name":
+				case "early_stopping_patience":
+					n, ok := v.(int)
+					if !ok {
+						return nil, fmt.Errorf("callbacks[%d]: early_stopping_patience must be an integer, got %v", i, v)
+					}
+					cb.EarlyStoppingPatience = n
+				case "early_stopping_threshold":
+					x, ok := number(v)
+					if !ok {
+						return nil, fmt.Errorf("callbacks[%d]: early_stopping_threshold must be a number, got %v", i, v)
+					}
+					cb.EarlyStoppingThreshold = x
+				default:
+					return nil, fmt.Errorf("callbacks[%d]: EarlyStoppingCallback has no argument %q (early_stopping_patience, early_stopping_threshold)", i, k)
+				}
+			}
+			out = append(out, cb)
+		default:
+			return nil, fmt.Errorf("callbacks[%d]: unknown callback %q (supported: EarlyStoppingCallback)", i, name)
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -80,6 +81,14 @@ func (r *run) loop() (*TrainOutput, error) {
 		}
 		if err := r.maybeLogEvalSave(res); err != nil {
 			return nil, err
+		}
+		if s.Control.ShouldTrainingStop {
+			why := s.Control.StopReason
+			if why == "" {
+				why = "a callback set control.should_training_stop"
+			}
+			r.logf("training stopped at step %d of %d: %s", s.GlobalStep, s.MaxSteps, why)
+			break
 		}
 	}
 	return r.finish()
@@ -195,6 +204,20 @@ func (r *run) finish() (*TrainOutput, error) {
 			return nil, fmt.Errorf("load_best_model_at_end: %w", err)
 		}
 		r.logf("loaded the best model (%s = %g) from %s", a.MetricForBestModel, *s.BestMetric, *s.BestModelCheckpoint)
+	}
+	// As transformers: with save_total_limit 1 only the best checkpoint outlives the run.
+	if b := s.BestModelCheckpoint; b != nil && a.SaveTotalLimit == 1 {
+		cks, err := listCheckpoints(a.OutputDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cks {
+			if filepath.Clean(c) != filepath.Clean(*b) {
+				if err := os.RemoveAll(c); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	samples := float64(s.MaxSteps * a.PerDeviceTrainBatchSize * a.GradientAccumulationSteps)
 	trainLoss := r.rs.TotalLossSum / math.Max(1, float64(s.GlobalStep))

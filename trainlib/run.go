@@ -65,7 +65,13 @@ type run struct {
 func newRun(j *job, call trainCall) (*run, error) {
 	a := j.args
 	r := &run{job: j, a: a, ctx: call.ctx, lastSaved: -1}
-	var err error
+	warnings, err := checkCallbacks(j.cbs, a)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		j.logf("%s", w)
+	}
 	if r.train, err = newTextTable("train dataset", j.trainDataset); err != nil {
 		return nil, err
 	}
@@ -98,9 +104,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 	j.state = &TrainerState{MaxSteps: maxSteps, LoggingSteps: a.LoggingSteps, EvalSteps: a.EvalSteps, SaveSteps: a.SaveSteps,
 		TrainBatchSize: a.PerDeviceTrainBatchSize, NumTrainEpochs: numEpochs, LogHistory: []map[string]float64{},
 		IsLocalProcessZero: true, IsWorldProcessZero: true,
-		StatefulCallbacks: map[string]any{"TrainerControl": map[string]any{"args": map[string]bool{
-			"should_epoch_stop": false, "should_evaluate": false, "should_log": false, "should_save": true, "should_training_stop": false},
-			"attributes": map[string]any{}}}}
+		StatefulCallbacks: map[string]any{"TrainerControl": TrainerControl{}.state(true)}}
 	r.rs = resumeState{Version: model.Version, LossScale: 1, Seed: a.Seed, WarmupSteps: warmup}
 	if a.FP16 {
 		r.rs.LossScale = 65536

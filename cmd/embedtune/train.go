@@ -50,7 +50,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("train_dataset: %w", err)
 	}
-	opts := []trainlib.TrainerOption{}
+	cbs, err := rc.BuildCallbacks()
+	if err != nil {
+		return fmt.Errorf("%s: %w", *cfgPath, err)
+	}
+	opts := []trainlib.TrainerOption{trainlib.WithCallbacks(cbs...)}
 	if rc.Evaluator != nil {
 		ev, err := rc.Evaluator.BuildEvaluator()
 		if err != nil {
