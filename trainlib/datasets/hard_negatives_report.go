@@ -64,7 +64,7 @@ func (r *MiningReport) NegativeScores() []float64 { return slices.Clone(r.negati
 // report: Median is the lower median (torch.median), Std the sample standard deviation, the
 // quantiles linear interpolations (torch.quantile).
 type ScoreStats struct {
-	Count                                  int
+	Count                                      int
 	Mean, Median, Std, Min, Q25, Q50, Q75, Max float64
 }
 

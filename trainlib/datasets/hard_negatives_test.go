@@ -340,4 +340,3 @@ func tinyMineModel(t *testing.T) *model.SentenceTransformer {
 	}
 	return m
 }
-
