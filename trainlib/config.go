@@ -2,6 +2,7 @@ package trainlib
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 //	loss: {name: MultipleNegativesRankingLoss, scale: 20}
 //	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
+//	mine_hard_negatives: {num_negatives: 3, range_min: 10, relative_margin: 0.05}  # optional (MineSpec)
 //	callbacks: [{name: EarlyStoppingCallback, early_stopping_patience: 3}]  # optional (transformers' names)
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
 type RunConfig struct {
@@ -32,6 +34,8 @@ type RunConfig struct {
 	// LoRA, when set, trains a LoRA adapter instead of the whole model (PEFT names: r, lora_alpha,
 	// lora_dropout, target_modules, use_rslora).
 	LoRA *model.LoRAConfig `yaml:"lora"`
+	// MineHardNegatives, when set, adds mined hard negatives to the train dataset before training.
+	MineHardNegatives *MineSpec `yaml:"mine_hard_negatives"`
 	// Callbacks are transformers callbacks by class name with their arguments (see BuildCallbacks).
 	Callbacks []map[string]any `yaml:"callbacks"`
 	Args      map[string]any   `yaml:"args"`
@@ -229,4 +233,69 @@ func (c *RunConfig) BuildCallbacks() ([]Callback, error) {
 		}
 	}
 	return out, nil
+}
+
+// MineSpec is a run config's mine_hard_negatives: sentence-transformers' mine_hard_negatives arguments
+// with its keys (range_min, range_max, max_score, min_score, absolute_margin, relative_margin,
+// num_negatives, sampling_strategy, output_format, query_prompt, …; see datasets.MineOptions), plus
+// the model to mine with and an extra corpus read from a dataset. The mined dataset replaces the train
+// dataset (output_format triplet or n-tuple gives MultipleNegativesRankingLoss its negative columns).
+type MineSpec struct {
+	datasets.MineOptions `yaml:",inline"`
+	// Model mines with another model (a folder or Hub id); default: the run's model.
+	Model string `yaml:"model"`
+	// Corpus adds the texts of one column of a dataset to the candidates (corpus).
+	Corpus *CorpusSpec `yaml:"corpus"`
+}
+
+// CorpusSpec is a dataset column of texts.
+type CorpusSpec struct {
+	DatasetSpec `yaml:",inline"`
+	// Column holds the texts (default "text").
+	Column string `yaml:"column"`
+}
+
+// Texts loads the corpus texts.
+func (c *CorpusSpec) Texts() ([]string, error) {
+	col := c.Column
+	if col == "" {
+		col = "text"
+	}
+	d, err := c.Load()
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	column, err := d.Column(col)
+	if err != nil {
+		return nil, fmt.Errorf("corpus %s: %w", c.Source, err)
+	}
+	texts, err := column.Strings()
+	if err != nil {
+		return nil, fmt.Errorf("corpus %s: %w", c.Source, err)
+	}
+	return texts, nil
+}
+
+// Mine mines hard negatives for train with the spec's model (runModel when it names none); progress
+// and the report go to log.
+func (s *MineSpec) Mine(runModel *model.SentenceTransformer, train *datasets.Dataset, log io.Writer) (*datasets.Dataset, *datasets.MiningReport, error) {
+	m := runModel
+	if s.Model != "" {
+		var err error
+		if m, err = model.Load(s.Model, model.WithLogger(log)); err != nil {
+			return nil, nil, fmt.Errorf("mine_hard_negatives.model: %w", err)
+		}
+	}
+	o := s.MineOptions
+	if s.Corpus != nil {
+		texts, err := s.Corpus.Texts()
+		if err != nil {
+			return nil, nil, fmt.Errorf("mine_hard_negatives.%w", err)
+		}
+		o.Corpus = texts
+	}
+	if o.Log == nil {
+		o.Log = log
+	}
+	return datasets.MineHardNegatives(train, m, o)
 }

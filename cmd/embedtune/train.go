@@ -50,6 +50,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("train_dataset: %w", err)
 	}
+	if rc.MineHardNegatives != nil {
+		mined, rep, err := rc.MineHardNegatives.Mine(m, train, stderr)
+		if err != nil {
+			return fmt.Errorf("%s: mine_hard_negatives: %w", *cfgPath, err)
+		}
+		fmt.Fprintln(stderr, rep.String())
+		if w := rep.Warning(); w != "" {
+			fmt.Fprintf(stderr, "embedtune train: warning: %s\n", w)
+		}
+		train = mined
+	}
 	cbs, err := rc.BuildCallbacks()
 	if err != nil {
 		return fmt.Errorf("%s: %w", *cfgPath, err)

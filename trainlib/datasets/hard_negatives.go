@@ -30,7 +30,7 @@ import (
 //     Python's random.sample after random.seed(opts.Seed)), ordered by score.
 //  4. The dataset is built in opts.OutputFormat (see OutputFormat); anchors that found fewer
 //     negatives than asked give fewer rows, which the report counts (MiningReport.MissingSamples,
-//     QueriesWithoutNegatives) rather than shrinking the dataset silently.
+//     QueriesDropped) rather than shrinking the dataset silently.
 //
 // Memory: the corpus is encoded and searched ChunkSize texts at a time (evaluation.Searcher), so
 // besides the texts themselves mining holds the anchor embeddings (Q·D floats), the candidates
@@ -629,8 +629,8 @@ func buildMined(r *MiningReport, o MineOptions, queries, corpus []string, posIdx
 		if n < o.NumNegatives {
 			r.QueriesShort++
 		}
-		if n == 0 {
-			r.QueriesWithoutNegatives++
+		if (n == 0 && o.OutputFormat != OutputLabeledPair) || (n < o.NumNegatives && o.OutputFormat == OutputNTuple) {
+			r.QueriesDropped++
 		}
 	}
 	return FromColumns(cols...)

@@ -55,75 +55,82 @@ const (
 func Ptr[T any](v T) *T { return &v }
 
 // MineOptions configures MineHardNegatives. Each field is the sentence-transformers argument named
-// in parentheses; the zero value means its default, and the optional numbers are pointers (nil:
-// not set, as None in Python).
+// in parentheses (also its JSON / YAML key, as in a run config's mine_hard_negatives); the zero
+// value means its default, and the optional numbers are pointers (nil: not set, as None in Python).
 type MineOptions struct {
 	// AnchorColumn (anchor_column_name) and PositiveColumn (positive_column_name) name the columns;
 	// defaults: the first and the second column. A name that is not a column is an error (Python
 	// falls back to the first columns).
-	AnchorColumn, PositiveColumn string
+	AnchorColumn   string `json:"anchor_column_name" yaml:"anchor_column_name"`
+	PositiveColumn string `json:"positive_column_name" yaml:"positive_column_name"`
 
 	// Corpus (corpus) are more candidate documents, searched together with the positives.
-	Corpus []string
+	Corpus []string `json:"-" yaml:"-"`
 
 	// RangeMin (range_min) skips the RangeMin best candidates; RangeMax (range_max) considers at most
 	// that many. 0 derives RangeMax as sentence-transformers does: RangeMin + NumNegatives +
 	// max positives per anchor, or RangeMin + 10·NumNegatives + max positives when a margin or
 	// MaxScore is set.
-	RangeMin, RangeMax int
+	RangeMin int `json:"range_min" yaml:"range_min"`
+	RangeMax int `json:"range_max" yaml:"range_max"`
 
 	// MaxScore (max_score) and MinScore (min_score) discard candidates scoring above / below them.
-	MaxScore, MinScore *float64
+	MaxScore *float64 `json:"max_score" yaml:"max_score"`
+	MinScore *float64 `json:"min_score" yaml:"min_score"`
 
 	// AbsoluteMargin (absolute_margin) discards candidates with score + margin > positive score;
 	// RelativeMargin (relative_margin) those with score > positive − |positive|·margin. With several
 	// positives the lowest positive score applies.
-	AbsoluteMargin, RelativeMargin *float64
+	AbsoluteMargin *float64 `json:"absolute_margin" yaml:"absolute_margin"`
+	RelativeMargin *float64 `json:"relative_margin" yaml:"relative_margin"`
 
 	// NumNegatives (num_negatives) per anchor; default 3.
-	NumNegatives int
+	NumNegatives int `json:"num_negatives" yaml:"num_negatives"`
 
 	// SamplingStrategy (sampling_strategy): "top" (default) or "random".
-	SamplingStrategy SamplingStrategy
+	SamplingStrategy SamplingStrategy `json:"sampling_strategy" yaml:"sampling_strategy"`
 	// Seed seeds the random strategy's draws: the same negatives as sentence-transformers after
 	// random.seed(Seed) (it draws from Python's global random module).
-	Seed int64
+	Seed int64 `json:"seed" yaml:"seed"`
 
 	// QueryPrompt / QueryPromptName (query_prompt / query_prompt_name) and CorpusPrompt /
 	// CorpusPromptName (corpus_prompt / corpus_prompt_name) are passed to the encoder: anchors are
 	// encoded with EncodeQuery, documents with EncodeDocument, as sentence-transformers does.
-	QueryPrompt, QueryPromptName, CorpusPrompt, CorpusPromptName string
+	QueryPrompt      string `json:"query_prompt" yaml:"query_prompt"`
+	QueryPromptName  string `json:"query_prompt_name" yaml:"query_prompt_name"`
+	CorpusPrompt     string `json:"corpus_prompt" yaml:"corpus_prompt"`
+	CorpusPromptName string `json:"corpus_prompt_name" yaml:"corpus_prompt_name"`
 
 	// IncludePositives (include_positives) keeps the positives among the candidates (for reranking
 	// evaluation sets); it needs OutputFormat "n-tuple".
-	IncludePositives bool
+	IncludePositives bool `json:"include_positives" yaml:"include_positives"`
 
 	// OutputFormat (output_format): "triplet" (default), "n-tuple", "labeled-pair", "labeled-list".
-	OutputFormat OutputFormat
+	OutputFormat OutputFormat `json:"output_format" yaml:"output_format"`
 	// OutputScores (output_scores) adds the similarity scores (see OutputFormat).
-	OutputScores bool
+	OutputScores bool `json:"output_scores" yaml:"output_scores"`
 
 	// BatchSize (batch_size) is the encode batch size; default 32.
-	BatchSize int
+	BatchSize int `json:"batch_size" yaml:"batch_size"`
 	// ChunkSize is the number of texts encoded (and cached) at a time; the corpus is searched chunk
 	// by chunk, so memory does not grow with the corpus (see MineHardNegatives). Default 16384.
-	ChunkSize int
+	ChunkSize int `json:"chunk_size" yaml:"chunk_size"`
 	// Search configures the exact search (Backend, QueryChunkSize, CorpusChunkSize; the query chunk
 	// plays the role of faiss_batch_size).
-	Search evaluation.SearchOptions
+	Search evaluation.SearchOptions `json:"-" yaml:"-"`
 
 	// CacheFolder (cache_folder) keeps the embeddings of the anchors and the corpus on disk, keyed by
 	// the model's weights, the prompts and the texts, and reuses them when nothing changed (see
 	// package trainlib/internal/embcache). "" means ~/.cache/embedtune/embeddings; NoCache turns it
 	// off. Only *model.SentenceTransformer encoders are cached.
-	CacheFolder string
-	NoCache     bool
+	CacheFolder string `json:"cache_folder" yaml:"cache_folder"`
+	NoCache     bool   `json:"no_cache" yaml:"no_cache"`
 
 	// Context cancels mining between chunks. Default context.Background().
-	Context context.Context
+	Context context.Context `json:"-" yaml:"-"`
 	// Log receives progress lines and sentence-transformers' verbose messages (nil: silent); the
 	// statistics are in the returned MiningReport.
-	Log io.Writer
+	Log io.Writer `json:"-" yaml:"-"`
 }
 
 // resolve validates the options and fills in the defaults that do not depend on the data.

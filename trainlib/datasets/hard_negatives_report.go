@@ -22,30 +22,31 @@ type SkipCount struct {
 // (the statistics table and the "Skipped" / "Could not find enough negatives" lines).
 type MiningReport struct {
 	// Rows of the input; Queries and Corpus after de-duplication; MaxPositives per anchor (rows).
-	Rows, Queries, Corpus, MaxPositives int `json:"-"`
+	Rows, Queries, Corpus, MaxPositives int
 	// RangeMax in effect (derived when the options left it 0) and NumNegatives asked for.
-	RangeMax, NumNegatives int `json:"-"`
+	RangeMax, NumNegatives int
 	// AnchorColumn and PositiveColumn are the columns used; Format the output format.
-	AnchorColumn, PositiveColumn string       `json:"-"`
-	Format                       OutputFormat `json:"-"`
+	AnchorColumn, PositiveColumn string
+	Format                       OutputFormat
 	// Skipped counts the candidates discarded by absolute_margin, relative_margin, max_score and
 	// min_score (only the filters that discarded some).
-	Skipped map[string]SkipCount `json:"-"`
+	Skipped map[string]SkipCount
 	// OutputRows is the size of the mined dataset; MaximumPossibleSamples what it would be if every
 	// anchor had found NumNegatives negatives; MissingSamples the difference.
-	OutputRows, MaximumPossibleSamples int `json:"-"`
+	OutputRows, MaximumPossibleSamples int
 	// QueriesShort counts the (distinct) anchors that found fewer than NumNegatives negatives, and
-	// QueriesWithoutNegatives those that found none (they are absent from triplet, n-tuple and
-	// labeled-list outputs).
-	QueriesShort, QueriesWithoutNegatives int `json:"-"`
+	// QueriesDropped those absent from the output because of it: the anchors without any negative
+	// (triplet, labeled-list) or without NumNegatives of them (n-tuple); labeled-pair keeps every
+	// anchor with its positives.
+	QueriesShort, QueriesDropped int
 	// CacheHits and CacheMisses count the encode calls read from / written to the embedding cache
 	// in CacheFolder.
-	CacheHits, CacheMisses int    `json:"-"`
-	CacheFolder            string `json:"-"`
+	CacheHits, CacheMisses int
+	CacheFolder            string
 	// EncodeSearchSeconds is the time spent encoding and searching.
-	EncodeSearchSeconds float64 `json:"-"`
+	EncodeSearchSeconds float64
 	// Messages are sentence-transformers' informational lines ("Setting range_max to …").
-	Messages []string `json:"-"`
+	Messages []string
 
 	positiveScores, negativeScores, differences []float64
 	opts                                        MineOptions
@@ -159,14 +160,14 @@ func (r *MiningReport) stats() []string {
 	return lines
 }
 
-// Warning returns a one-line warning when anchors found fewer negatives than asked (the dataset is
-// smaller than it could be), else "".
+// Warning returns a one-line warning when anchors found fewer negatives than asked, saying how many
+// anchors were dropped from the dataset and how many samples are missing; "" when none are.
 func (r *MiningReport) Warning() string {
 	if r.MissingSamples() <= 0 && r.QueriesShort == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d of %d anchors found fewer than %d negatives (%d found none and are dropped from the %s output): %d of %d possible samples are missing; the corpus (%d texts) or the candidate window (range_min %d, range_max %d) is too small for the filters",
-		r.QueriesShort, r.Queries, r.NumNegatives, r.QueriesWithoutNegatives, r.Format, r.MissingSamples(), r.MaximumPossibleSamples,
+	return fmt.Sprintf("%d of %d anchors found fewer than %d negatives and %d were dropped from the %s dataset (%d of %d possible rows are missing): the corpus (%d texts) or the candidate window (range_min %d, range_max %d) leaves too few candidates after the filters",
+		r.QueriesShort, r.Queries, r.NumNegatives, r.QueriesDropped, r.Format, r.MissingSamples(), r.MaximumPossibleSamples,
 		r.Corpus, r.opts.RangeMin, r.RangeMax)
 }
 

@@ -190,6 +190,9 @@ func TestMineHardNegativesMatchesSentenceTransformers(t *testing.T) {
 	if rep.MissingSamples() <= 0 || rep.QueriesShort != 4 || !strings.Contains(rep.Warning(), "4 of 4 anchors found fewer than 3 negatives") {
 		t.Errorf("too small corpus: missing %d, short %d, warning %q", rep.MissingSamples(), rep.QueriesShort, rep.Warning())
 	}
+	if nt := runs[2].rep[1]; nt.QueriesDropped != 4 || runs[2].got[1].Len() != 0 || !strings.Contains(nt.Warning(), "4 were dropped from the n-tuple dataset") {
+		t.Errorf("too small corpus, n-tuple: dropped %d, rows %d, warning %q", nt.QueriesDropped, runs[2].got[1].Len(), nt.Warning())
+	}
 	if !slices.Equal(want.Literals["sampling_strategy"], enumStrings(datasets.SamplingStrategyValues())) ||
 		!slices.Equal(want.Literals["output_format"], enumStrings(datasets.OutputFormatValues())) {
 		t.Errorf("sentence-transformers accepts %v, we %v / %v", want.Literals, datasets.SamplingStrategyValues(), datasets.OutputFormatValues())
@@ -339,4 +342,88 @@ func tinyMineModel(t *testing.T) *model.SentenceTransformer {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestMineHardNegativesBadInput: contradictory options and unusable data are errors naming the option
+// or the row.
+func TestMineHardNegativesBadInput(t *testing.T) {
+	m := tinyMineModel(t)
+	pairs, err := datasets.FromColumns(datasets.Col("q", []string{"a b", "c d", "e f"}), datasets.Col("p", []string{"x", "y", "z"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withNull, _ := datasets.FromRows([]datasets.Row{{"q": "a", "p": "x"}, {"q": "b"}}, "q", "p")
+	numbers, _ := datasets.FromColumns(datasets.Col("q", []string{"a"}), datasets.Col("n", []int64{1}))
+	one, _ := datasets.FromColumns(datasets.Col("q", []string{"a"}))
+	tests := []struct {
+		name string
+		d    *datasets.Dataset
+		o    datasets.MineOptions
+		want string
+	}{
+		{"range_min >= range_max", pairs, datasets.MineOptions{RangeMin: 5, RangeMax: 5}, "range_min must be smaller than range_max, got range_min=5 and range_max=5"},
+		{"window too small", pairs, datasets.MineOptions{RangeMin: 2, RangeMax: 4, NumNegatives: 3}, "cannot mine 3 negatives per query: only 2 candidates remain"},
+		{"negative range_min", pairs, datasets.MineOptions{RangeMin: -1}, "range_min must be non-negative"},
+		{"negative num_negatives", pairs, datasets.MineOptions{NumNegatives: -2}, "num_negatives must be at least 1"},
+		{"min above max", pairs, datasets.MineOptions{MinScore: datasets.Ptr(0.9), MaxScore: datasets.Ptr(0.5)}, "min_score (0.9) is larger than max_score (0.5)"},
+		{"nan margin", pairs, datasets.MineOptions{RelativeMargin: datasets.Ptr(math.NaN())}, "relative_margin must be a finite number"},
+		{"strategy", pairs, datasets.MineOptions{SamplingStrategy: "best"}, `sampling_strategy "best" is not valid; use one of "random", "top"`},
+		{"format", pairs, datasets.MineOptions{OutputFormat: "pairs"}, `output_format "pairs" is not valid`},
+		{"include_positives format", pairs, datasets.MineOptions{IncludePositives: true}, `include_positives needs output_format "n-tuple"`},
+		{"unknown column", pairs, datasets.MineOptions{AnchorColumn: "question"}, `anchor_column_name "question" is not a column; the columns are ["q", "p"]`},
+		{"same columns", pairs, datasets.MineOptions{AnchorColumn: "q", PositiveColumn: "q"}, "are both \"q\""},
+		{"one column", one, datasets.MineOptions{}, "needs an anchor and a positive column"},
+		{"null positive", withNull, datasets.MineOptions{}, `row 1: column "p" (positive_column_name) is empty`},
+		{"numbers", numbers, datasets.MineOptions{}, `column "n" (positive_column_name) has type int64`},
+		{"empty corpus text", pairs, datasets.MineOptions{Corpus: []string{"ok", ""}}, "corpus[1] is empty"},
+		{"batch size", pairs, datasets.MineOptions{BatchSize: -1}, "batch_size must be positive"},
+	}
+	for _, tc := range tests {
+		_, _, err := datasets.MineHardNegatives(tc.d, m, tc.o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+	if _, _, err := datasets.MineHardNegatives(pairs.Head(0), m, datasets.MineOptions{}); err == nil || !strings.Contains(err.Error(), "the dataset is empty") {
+		t.Errorf("empty dataset: %v", err)
+	}
+}
+
+// TestMineHardNegativesCache: a second run with the same model and texts reads every embedding from
+// the cache (and gives the same dataset); changed weights or prompts encode again.
+func TestMineHardNegativesCache(t *testing.T) {
+	m := tinyMineModel(t)
+	pairs := squadPairs(t, 40)
+	dir := t.TempDir()
+	o := datasets.MineOptions{CacheFolder: dir, ChunkSize: 16, OutputFormat: datasets.OutputNTuple}
+	first, r1, err := datasets.MineHardNegatives(pairs, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.CacheHits != 0 || r1.CacheMisses == 0 {
+		t.Fatalf("first run: %d hits, %d misses", r1.CacheHits, r1.CacheMisses)
+	}
+	second, r2, err := datasets.MineHardNegatives(pairs, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.CacheHits != r1.CacheMisses || r2.CacheMisses != 0 {
+		t.Fatalf("second run: %d hits, %d misses; the first computed %d", r2.CacheHits, r2.CacheMisses, r1.CacheMisses)
+	}
+	a, _ := json.Marshal(first.Head(first.Len()))
+	b, _ := json.Marshal(second.Head(second.Len()))
+	if string(a) != string(b) {
+		t.Fatal("the cached run mined a different dataset")
+	}
+	o.QueryPrompt = "query: "
+	if _, r3, err := datasets.MineHardNegatives(pairs, m, o); err != nil || r3.CacheMisses == 0 {
+		t.Fatalf("a new query prompt: %v, %d misses (want the queries encoded again)", err, r3.CacheMisses)
+	}
+	other := tinyMineModel(t) // same architecture, same seed ...
+	if err := other.Weights.Values[0].MutableBytes(func(b []byte) { b[0] ^= 1 }); err != nil { // ... one bit changed
+		t.Fatal(err)
+	}
+	if _, r4, err := datasets.MineHardNegatives(pairs, other, o); err != nil || r4.CacheHits != 0 {
+		t.Fatalf("changed weights: %v, %d hits (want none)", err, r4.CacheHits)
+	}
 }
