@@ -419,7 +419,7 @@ func TestMineHardNegativesCache(t *testing.T) {
 	if _, r3, err := datasets.MineHardNegatives(pairs, m, o); err != nil || r3.CacheMisses == 0 {
 		t.Fatalf("a new query prompt: %v, %d misses (want the queries encoded again)", err, r3.CacheMisses)
 	}
-	other := tinyMineModel(t) // same architecture, same seed ...
+	other := tinyMineModel(t)                                                                  // same architecture, same seed ...
 	if err := other.Weights.Values[0].MutableBytes(func(b []byte) { b[0] ^= 1 }); err != nil { // ... one bit changed
 		t.Fatal(err)
 	}
