@@ -1,9 +1,11 @@
 package trainlib
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -23,6 +25,7 @@ import (
 //	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
 //	mine_hard_negatives: {num_negatives: 3, range_min: 10, relative_margin: 0.05}  # optional (MineSpec)
+//	nano_beir_evaluator: {dataset_names: [scifact], max_drop: 0.01}  # optional out-of-domain guard (NanoBEIRSpec)
 //	callbacks: [{name: EarlyStoppingCallback, early_stopping_patience: 3}]  # optional (transformers' names)
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
 type RunConfig struct {
@@ -36,6 +39,8 @@ type RunConfig struct {
 	LoRA *model.LoRAConfig `yaml:"lora"`
 	// MineHardNegatives, when set, adds mined hard negatives to the train dataset before training.
 	MineHardNegatives *MineSpec `yaml:"mine_hard_negatives"`
+	// NanoBEIR, when set, evaluates out of domain beside Evaluator and warns when that gets worse.
+	NanoBEIR *NanoBEIRSpec `yaml:"nano_beir_evaluator"`
 	// Callbacks are transformers callbacks by class name with their arguments (see BuildCallbacks).
 	Callbacks []map[string]any `yaml:"callbacks"`
 	Args      map[string]any   `yaml:"args"`
@@ -298,4 +303,130 @@ func (s *MineSpec) Mine(runModel *model.SentenceTransformer, train *datasets.Dat
 		o.Log = log
 	}
 	return datasets.MineHardNegatives(train, m, o)
+}
+
+// NanoBEIRSpec is a run config's nano_beir_evaluator: sentence-transformers' NanoBEIREvaluator
+// arguments (dataset_names, dataset_id, query_prompts, corpus_prompts, batch_size, truncate_dim),
+// evaluated beside the in-domain evaluator, and the threshold of the OutOfDomainGuard that watches it.
+// BEIR folders (beir_folders) stand in for the Hub's NanoBEIR when it cannot be reached, or add sets
+// of their own.
+type NanoBEIRSpec struct {
+	DatasetNames  []string          `yaml:"dataset_names"`
+	DatasetID     string            `yaml:"dataset_id"`
+	QueryPrompts  map[string]string `yaml:"query_prompts"`
+	CorpusPrompts map[string]string `yaml:"corpus_prompts"`
+	BatchSize     int               `yaml:"batch_size"`
+	TruncateDim   int               `yaml:"truncate_dim"`
+	// BEIRFolders are local BEIR folders (corpus.jsonl, queries.jsonl, qrels/{split}.tsv).
+	BEIRFolders []BEIRFolderSpec `yaml:"beir_folders"`
+	// Fallback uses the BEIR folders only when the Hub's NanoBEIR cannot be loaded (default); false
+	// evaluates on both.
+	Fallback *bool `yaml:"fallback"`
+	// MaxDrop is the OutOfDomainGuard's threshold on the primary metric (default 0.01; negative: no
+	// warnings); StopOnDrop also stops training there.
+	MaxDrop    *float64 `yaml:"max_drop"`
+	StopOnDrop bool     `yaml:"stop_on_drop"`
+}
+
+// BEIRFolderSpec is a local BEIR folder, optionally cut down like NanoBEIR (see datasets.IRData.Subset).
+type BEIRFolderSpec struct {
+	Path string `yaml:"path"`
+	// Name names the set's metrics (default: the folder name).
+	Name  string `yaml:"name"`
+	Split string `yaml:"split"` // default "test"
+	// MaxQueries keeps the first queries (0: all) and OtherDocs that many other documents besides
+	// their relevant ones (0 with MaxQueries 0: the whole corpus).
+	MaxQueries int `yaml:"max_queries"`
+	OtherDocs  int `yaml:"other_docs"`
+	// QueryPrompt and CorpusPrompt are this set's prompts.
+	QueryPrompt  string `yaml:"query_prompt"`
+	CorpusPrompt string `yaml:"corpus_prompt"`
+}
+
+// Load reads the folder as a named evaluation set.
+func (b BEIRFolderSpec) Load() (evaluation.IRSet, error) {
+	split := b.Split
+	if split == "" {
+		split = "test"
+	}
+	ir, err := datasets.LoadBEIR(b.Path, split)
+	if err != nil {
+		return evaluation.IRSet{}, err
+	}
+	if b.MaxQueries > 0 || b.OtherDocs > 0 {
+		others := b.OtherDocs
+		if b.MaxQueries > 0 && others == 0 {
+			others = -1
+		}
+		ir = ir.Subset(b.MaxQueries, others)
+	}
+	name := b.Name
+	if name == "" {
+		name = filepath.Base(filepath.Clean(b.Path))
+	}
+	set := ir.Set(name)
+	set.QueryPrompt, set.CorpusPrompt = b.QueryPrompt, b.CorpusPrompt
+	return set, nil
+}
+
+// Build loads the sets (the Hub's NanoBEIR, else or also the BEIR folders) and returns the evaluator;
+// hubErr is the Hub's error when the folders stood in for it.
+func (s *NanoBEIRSpec) Build(ctx context.Context) (ev *evaluation.NanoBEIREvaluator, hubErr error, err error) {
+	fallback := s.Fallback == nil || *s.Fallback
+	var sets []evaluation.IRSet
+	allNano := true
+	if len(s.DatasetNames) > 0 {
+		nano, err := datasets.LoadNanoBEIR(ctx, s.DatasetNames, s.DatasetID)
+		switch {
+		case err == nil:
+			sets = nano
+		case len(s.BEIRFolders) > 0 && fallback:
+			hubErr = err
+		default:
+			return nil, nil, fmt.Errorf("nano_beir_evaluator: %w", err)
+		}
+	}
+	if len(sets) == 0 || !fallback {
+		for i, b := range s.BEIRFolders {
+			set, err := b.Load()
+			if err != nil {
+				return nil, hubErr, fmt.Errorf("nano_beir_evaluator.beir_folders[%d]: %w", i, err)
+			}
+			sets = append(sets, set)
+			allNano = false
+		}
+	}
+	if len(sets) == 0 {
+		return nil, hubErr, fmt.Errorf("nano_beir_evaluator: no datasets: give dataset_names (NanoBEIR on the Hub) or beir_folders")
+	}
+	for i := range sets {
+		short := strings.TrimPrefix(strings.ToLower(sets[i].Name), "nano")
+		for k, p := range s.QueryPrompts {
+			if strings.EqualFold(k, short) || strings.EqualFold(k, sets[i].Name) {
+				sets[i].QueryPrompt = p
+			}
+		}
+		for k, p := range s.CorpusPrompts {
+			if strings.EqualFold(k, short) || strings.EqualFold(k, sets[i].Name) {
+				sets[i].CorpusPrompt = p
+			}
+		}
+	}
+	opts := evaluation.NanoBEIROptions{IR: evaluation.IROptions{BatchSize: s.BatchSize, TruncateDim: s.TruncateDim}}
+	if !allNano {
+		opts.Prefix = "BEIR"
+	}
+	ev, err = evaluation.NewNanoBEIREvaluator(sets, opts)
+	return ev, hubErr, err
+}
+
+// Guard returns the OutOfDomainGuard of the spec for model m, watching ood beside inDomain (may be nil).
+func (s *NanoBEIRSpec) Guard(m *model.SentenceTransformer, inDomain, ood evaluation.Evaluator, out io.Writer) *OutOfDomainGuard {
+	maxDrop := 0.01
+	if s.MaxDrop != nil {
+		maxDrop = *s.MaxDrop
+	}
+	g := NewOutOfDomainGuard(m, inDomain, ood, maxDrop)
+	g.StopTraining, g.Out = s.StopOnDrop, out
+	return g
 }

@@ -230,6 +230,7 @@ func (r *run) finish() (*TrainOutput, error) {
 	}
 	r.log(maps.Clone(metrics))
 	metrics["epoch"] = s.Epoch
+	r.card.finish(s, a)
 	if err := r.model.Save(a.OutputDir); err != nil {
 		return nil, fmt.Errorf("saving the final model: %w", err)
 	}

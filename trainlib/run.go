@@ -58,6 +58,7 @@ type run struct {
 	start         time.Time
 	prevRuntime   float64
 	lastSaved     int
+	card          *cardRecorder
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
@@ -125,6 +126,8 @@ func newRun(j *job, call trainCall) (*run, error) {
 	if r.ts.rng, err = graph.RNGStateFromSeed(a.Seed); err != nil {
 		return nil, err
 	}
+	r.card = newCardRecorder(j)
+	j.cbs = append(j.cbs, r.card)
 	cfg := j.model.Config
 	r.nonEmbParams = float64(j.model.Weights.NumParams() - cfg.VocabSize*cfg.HiddenSize - cfg.MaxPositionEmbeddings*cfg.HiddenSize - cfg.TypeVocabSize*cfg.HiddenSize)
 

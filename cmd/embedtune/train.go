@@ -14,6 +14,7 @@ import (
 	"github.com/embedtune/embedtune/charts"
 	"github.com/embedtune/embedtune/kernel/display"
 	"github.com/embedtune/embedtune/trainlib"
+	"github.com/embedtune/embedtune/trainlib/evaluation"
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
@@ -66,12 +67,30 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", *cfgPath, err)
 	}
 	opts := []trainlib.TrainerOption{trainlib.WithCallbacks(cbs...)}
+	var inDomain evaluation.Evaluator
 	if rc.Evaluator != nil {
 		ev, err := rc.Evaluator.BuildEvaluator()
 		if err != nil {
 			return err
 		}
-		opts = append(opts, trainlib.WithEvaluator(ev))
+		inDomain = ev
+	}
+	if rc.NanoBEIR != nil {
+		ood, hubErr, err := rc.NanoBEIR.Build(context.Background())
+		if err != nil {
+			return err
+		}
+		if hubErr != nil {
+			fmt.Fprintf(stderr, "embedtune train: NanoBEIR is not reachable (%v); evaluating out of domain on the local BEIR folders\n", hubErr)
+		}
+		evs := []evaluation.Evaluator{ood}
+		if inDomain != nil {
+			evs = []evaluation.Evaluator{inDomain, ood}
+		}
+		opts = append(opts, trainlib.WithEvaluator(evaluation.NewSequentialEvaluator(evs, nil)),
+			trainlib.WithCallbacks(rc.NanoBEIR.Guard(m, inDomain, ood, stderr)))
+	} else if inDomain != nil {
+		opts = append(opts, trainlib.WithEvaluator(inDomain))
 	}
 	loss, err := trainlib.BuildLoss(m, rc.Loss)
 	if err != nil {

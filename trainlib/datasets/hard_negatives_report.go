@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/embedtune/embedtune/internal/pyfmt"
@@ -114,7 +113,7 @@ func (r *MiningReport) stats() []string {
 	row := func(a, b, c, d string) string { return fmt.Sprintf("%-6s %14s %14s %14s", a, b, c, d) }
 	f4 := func(x float64) string { return pyfmt.Fixed(x, 4) }
 	lines := []string{row("Metric", "Positive", "Negative", "Difference"),
-		row("Count", commas(len(r.positiveScores)), commas(len(r.negativeScores)), "")}
+		row("Count", pyfmt.Thousands(len(r.positiveScores)), pyfmt.Thousands(len(r.negativeScores)), "")}
 	p, n, d := r.Stats()
 	for _, m := range []struct {
 		name string
@@ -132,7 +131,7 @@ func (r *MiningReport) stats() []string {
 	}{{"absolute_margin", o.AbsoluteMargin}, {"relative_margin", o.RelativeMargin}, {"max_score", o.MaxScore}, {"min_score", o.MinScore}} {
 		if c, ok := r.Skipped[f.name]; ok {
 			lines = append(lines, fmt.Sprintf("Skipped %s potential negatives (%s%%) due to the %s of %s.",
-				commas(c.Skipped), pyfmt.Fixed(c.Ratio*100, 2), f.name, pyfmt.Repr(*f.v)))
+				pyfmt.Thousands(c.Skipped), pyfmt.Fixed(c.Ratio*100, 2), f.name, pyfmt.Repr(*f.v)))
 		}
 	}
 	if missing := r.MissingSamples(); missing > 0 {
@@ -178,22 +177,4 @@ func (r *MiningReport) String() string {
 		lines = append(lines, fmt.Sprintf("Embeddings: %d encode calls read from the cache, %d computed (%s)", r.CacheHits, r.CacheMisses, r.CacheFolder))
 	}
 	return strings.Join(lines, "\n")
-}
-
-// commas formats n with thousands separators, as Python's f"{n:,}".
-func commas(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
