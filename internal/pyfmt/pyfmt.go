@@ -59,9 +59,9 @@ func nonFinite(v float64) (string, bool) {
 	return "", false
 }
 
-// Thousands formats n with comma thousands separators, as Python's f"{n:,}".
-func Thousands(n int) string {
-	s := strconv.Itoa(n)
+// Thousands formats n with comma thousands separators, as Python's f"{n:,}": 109482240 → "109,482,240".
+func Thousands[T ~int | ~int64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	var b strings.Builder

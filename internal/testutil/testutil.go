@@ -11,6 +11,7 @@ package testutil
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,4 +133,45 @@ func ProcStatusKB(field string) int64 {
 		}
 	}
 	return 0
+}
+
+// JSONClose reports whether two JSON texts hold the same value with every number within tol of its
+// counterpart (strings, booleans and nulls equal, lists and objects element by element).
+func JSONClose(a, b []byte, tol float64) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return jsonClose(x, y, tol)
+}
+
+func jsonClose(x, y any, tol float64) bool {
+	switch xv := x.(type) {
+	case float64:
+		yv, ok := y.(float64)
+		return ok && math.Abs(xv-yv) <= tol
+	case []any:
+		yv, ok := y.([]any)
+		if !ok || len(xv) != len(yv) {
+			return false
+		}
+		for i := range xv {
+			if !jsonClose(xv[i], yv[i], tol) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		yv, ok := y.(map[string]any)
+		if !ok || len(xv) != len(yv) {
+			return false
+		}
+		for k, v := range xv {
+			if !jsonClose(v, yv[k], tol) {
+				return false
+			}
+		}
+		return true
+	}
+	return x == y
 }

@@ -3,11 +3,11 @@ package parity
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/datasets"
 )
 
@@ -86,9 +86,10 @@ func TestMineHardNegativesRealModels(t *testing.T) {
 			var pyCases []map[string]any
 			var got []*datasets.Dataset
 			start := time.Now()
+			cache, pyCache := t.TempDir(), t.TempDir() // the cases share their texts: encoded once
 			for _, c := range cases {
 				o := c.opts
-				o.Corpus, o.Seed, o.QueryPrompt, o.NoCache = extra, c.seed, tc.prompt, true
+				o.Corpus, o.Seed, o.QueryPrompt, o.CacheFolder = extra, c.seed, tc.prompt, cache
 				d, _, err := datasets.MineHardNegatives(pairs, m, o)
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)
@@ -101,6 +102,7 @@ func TestMineHardNegativesRealModels(t *testing.T) {
 				if tc.prompt != "" {
 					py["query_prompt"] = tc.prompt
 				}
+				py["cache_folder"] = pyCache // sentence-transformers' own embedding cache: it encodes once too
 				pyCases = append(pyCases, map[string]any{"seed": c.seed, "options": py})
 			}
 			res.GoSeconds = time.Since(start).Seconds()
@@ -131,7 +133,7 @@ func TestMineHardNegativesRealModels(t *testing.T) {
 					for j, col := range w.Columns {
 						g, _ := json.Marshal(row[col])
 						wj, _ := json.Marshal(w.Rows[r][j])
-						if string(g) != string(wj) && !numbersClose(g, wj, 1e-4) {
+						if string(g) != string(wj) && !testutil.JSONClose(g, wj, 1e-4) {
 							same = false
 						}
 					}
@@ -150,37 +152,6 @@ func TestMineHardNegativesRealModels(t *testing.T) {
 			record(t, part{Kind: "mining", Mining: &res})
 		})
 	}
-}
-
-// numbersClose reports whether two JSON values are equal with their numbers within tol.
-func numbersClose(a, b []byte, tol float64) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	var eq func(x, y any) bool
-	eq = func(x, y any) bool {
-		switch xv := x.(type) {
-		case float64:
-			yv, ok := y.(float64)
-			return ok && math.Abs(xv-yv) <= tol
-		case []any:
-			yv, ok := y.([]any)
-			if !ok || len(xv) != len(yv) {
-				return false
-			}
-			for i := range xv {
-				if !eq(xv[i], yv[i]) {
-					return false
-				}
-			}
-			return true
-		case string:
-			return x == y
-		}
-		return false
-	}
-	return eq(x, y)
 }
 
 // renderMining writes the mining section of results.md.

@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"fmt"
+	"html"
 	"math"
 	"slices"
 	"strings"
@@ -177,4 +178,9 @@ func (r *MiningReport) String() string {
 		lines = append(lines, fmt.Sprintf("Embeddings: %d encode calls read from the cache, %d computed (%s)", r.CacheHits, r.CacheMisses, r.CacheFolder))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// HTML shows the report in a notebook (display.HTML(report)).
+func (r *MiningReport) HTML() string {
+	return `<pre style="font-size:12px;line-height:1.35">` + html.EscapeString(r.String()) + "</pre>"
 }

@@ -258,42 +258,13 @@ func compareMined(t *testing.T, name string, got *datasets.Dataset, want mineRes
 		for j, c := range want.Columns {
 			g, _ := json.Marshal(row[c])
 			w, _ := json.Marshal(want.Rows[i][j])
-			if string(g) == string(w) || closeNumbers(g, w, 1e-5) {
+			if string(g) == string(w) || testutil.JSONClose(g, w, 1e-5) {
 				continue
 			}
 			bad++
 			t.Errorf("%s: row %d column %q:\n got %.300s\nwant %.300s", name, i, c, g, w)
 		}
 	}
-}
-
-// closeNumbers reports whether two JSON values are equal up to tol on their numbers.
-func closeNumbers(a, b []byte, tol float64) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	var eq func(x, y any) bool
-	eq = func(x, y any) bool {
-		switch xv := x.(type) {
-		case float64:
-			yv, ok := y.(float64)
-			return ok && math.Abs(xv-yv) <= tol
-		case []any:
-			yv, ok := y.([]any)
-			if !ok || len(xv) != len(yv) {
-				return false
-			}
-			for i := range xv {
-				if !eq(xv[i], yv[i]) {
-					return false
-				}
-			}
-			return true
-		}
-		return false
-	}
-	return eq(x, y)
 }
 
 // compareReport checks our report against sentence-transformers' printed statistics: the same lines,
