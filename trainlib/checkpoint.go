@@ -17,6 +17,8 @@ func (r *run) saveCheckpoint() error {
 	a, s := r.a, r.state
 	dir := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep))
 	r.rs.TrainRuntimeSecs = r.prevRuntime + timeSince(r.start)
+	s.BestModelCheckpoint = r.bestCheckpoint()
+	s.StatefulCallbacks = r.callbackStates()
 	err := atomicio.ReplaceDir(dir, func(tmp string) error {
 		if err := r.model.Save(tmp); err != nil {
 			return err
@@ -161,6 +163,74 @@ func (r *run) restore(dir string) error {
 		r.state.LogHistory = []map[string]float64{}
 	}
 	r.lastSaved = st.GlobalStep
+	if err := r.restoreCallbacks(st.StatefulCallbacks); err != nil {
+		return fmt.Errorf("resume from %s: %w", dir, err)
+	}
 	r.logf("resuming from %s at step %d", dir, st.GlobalStep)
+	return nil
+}
+
+// callbackStates is trainer_state.json's stateful_callbacks: the control, then each StatefulCallback
+// under its name (a list when several share a name), as transformers writes them.
+func (r *run) callbackStates() map[string]any {
+	out := map[string]any{"TrainerControl": r.state.Control.state(true)}
+	byName := map[string][]CallbackState{}
+	var names []string
+	for _, cb := range r.cbs {
+		if sc, ok := cb.(StatefulCallback); ok {
+			n := sc.CallbackName()
+			if byName[n] == nil {
+				names = append(names, n)
+			}
+			byName[n] = append(byName[n], sc.State())
+		}
+	}
+	for _, n := range names {
+		if len(byName[n]) == 1 {
+			out[n] = byName[n][0]
+		} else {
+			out[n] = byName[n]
+		}
+	}
+	return out
+}
+
+// restoreCallbacks gives each StatefulCallback its state from a checkpoint's stateful_callbacks (in
+// order among callbacks of the same name); a callback the checkpoint does not know starts afresh.
+func (r *run) restoreCallbacks(saved map[string]any) error {
+	used := map[string]int{}
+	for _, cb := range r.cbs {
+		sc, ok := cb.(StatefulCallback)
+		if !ok {
+			continue
+		}
+		n := sc.CallbackName()
+		raw, ok := saved[n]
+		if !ok {
+			r.logf("resume: the checkpoint holds no state of %s; it starts afresh", n)
+			continue
+		}
+		data, err := json.Marshal(raw)
+		if err != nil {
+			return fmt.Errorf("stateful_callbacks[%q]: %w", n, err)
+		}
+		var list []CallbackState
+		if err := json.Unmarshal(data, &list); err != nil {
+			var one CallbackState
+			if err := json.Unmarshal(data, &one); err != nil {
+				return fmt.Errorf("stateful_callbacks[%q] is neither a state nor a list of states: %w", n, err)
+			}
+			list = []CallbackState{one}
+		}
+		i := used[n]
+		used[n]++
+		if i >= len(list) {
+			r.logf("resume: the checkpoint holds %d state(s) of %s, this run has more; the others start afresh", len(list), n)
+			continue
+		}
+		if err := sc.RestoreState(list[i]); err != nil {
+			return fmt.Errorf("stateful_callbacks[%q]: %w", n, err)
+		}
+	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package trainlib
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -21,6 +24,9 @@ import (
 //	loss: {name: MultipleNegativesRankingLoss, scale: 20}
 //	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
+//	mine_hard_negatives: {num_negatives: 3, range_min: 10, relative_margin: 0.05}  # optional (MineSpec)
+//	nano_beir_evaluator: {dataset_names: [scifact], max_drop: 0.01}  # optional out-of-domain guard (NanoBEIRSpec)
+//	callbacks: [{name: EarlyStoppingCallback, early_stopping_patience: 3}]  # optional (transformers' names)
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
 type RunConfig struct {
 	Model        string         `yaml:"model"`
@@ -31,7 +37,13 @@ type RunConfig struct {
 	// LoRA, when set, trains a LoRA adapter instead of the whole model (PEFT names: r, lora_alpha,
 	// lora_dropout, target_modules, use_rslora).
 	LoRA *model.LoRAConfig `yaml:"lora"`
-	Args map[string]any    `yaml:"args"`
+	// MineHardNegatives, when set, adds mined hard negatives to the train dataset before training.
+	MineHardNegatives *MineSpec `yaml:"mine_hard_negatives"`
+	// NanoBEIR, when set, evaluates out of domain beside Evaluator and warns when that gets worse.
+	NanoBEIR *NanoBEIRSpec `yaml:"nano_beir_evaluator"`
+	// Callbacks are transformers callbacks by class name with their arguments (see BuildCallbacks).
+	Callbacks []map[string]any `yaml:"callbacks"`
+	Args      map[string]any   `yaml:"args"`
 }
 
 // DatasetSpec names a dataset and the columns to train on (in role order).
@@ -256,4 +268,232 @@ func (s *EvaluatorSpec) buildEvaluator(load func(DatasetSpec) (*datasets.Dataset
 	}
 	return evaluation.NewInformationRetrievalEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs,
 		evaluation.IROptions{Name: s.Name, QueryPrompt: s.QueryPrompt, CorpusPrompt: s.CorpusPrompt})
+}
+
+// BuildCallbacks constructs the callbacks of a run config: each entry is {name: ClassName, and the
+// constructor arguments with transformers' names}. Supported: EarlyStoppingCallback
+// (early_stopping_patience, default 1; early_stopping_threshold, default 0).
+func (c *RunConfig) BuildCallbacks() ([]Callback, error) {
+	var out []Callback
+	for i, spec := range c.Callbacks {
+		name, _ := spec["name"].(string)
+		switch name {
+		case "EarlyStoppingCallback":
+			cb := NewEarlyStoppingCallback(1, 0)
+			for k, v := range spec {
+				switch k {
+				case "name":
+				case "early_stopping_patience":
+					n, ok := v.(int)
+					if !ok {
+						return nil, fmt.Errorf("callbacks[%d]: early_stopping_patience must be an integer, got %v", i, v)
+					}
+					cb.EarlyStoppingPatience = n
+				case "early_stopping_threshold":
+					x, ok := number(v)
+					if !ok {
+						return nil, fmt.Errorf("callbacks[%d]: early_stopping_threshold must be a number, got %v", i, v)
+					}
+					cb.EarlyStoppingThreshold = x
+				default:
+					return nil, fmt.Errorf("callbacks[%d]: EarlyStoppingCallback has no argument %q (early_stopping_patience, early_stopping_threshold)", i, k)
+				}
+			}
+			out = append(out, cb)
+		default:
+			return nil, fmt.Errorf("callbacks[%d]: unknown callback %q (supported: EarlyStoppingCallback)", i, name)
+		}
+	}
+	return out, nil
+}
+
+// MineSpec is a run config's mine_hard_negatives: sentence-transformers' mine_hard_negatives arguments
+// with its keys (range_min, range_max, max_score, min_score, absolute_margin, relative_margin,
+// num_negatives, sampling_strategy, output_format, query_prompt, …; see datasets.MineOptions), plus
+// the model to mine with and an extra corpus read from a dataset. The mined dataset replaces the train
+// dataset (output_format triplet or n-tuple gives MultipleNegativesRankingLoss its negative columns).
+type MineSpec struct {
+	datasets.MineOptions `yaml:",inline"`
+	// Model mines with another model (a folder or Hub id); default: the run's model.
+	Model string `yaml:"model"`
+	// Corpus adds the texts of one column of a dataset to the candidates (corpus).
+	Corpus *CorpusSpec `yaml:"corpus"`
+}
+
+// CorpusSpec is a dataset column of texts.
+type CorpusSpec struct {
+	DatasetSpec `yaml:",inline"`
+	// Column holds the texts (default "text").
+	Column string `yaml:"column"`
+}
+
+// Texts loads the corpus texts.
+func (c *CorpusSpec) Texts() ([]string, error) {
+	col := c.Column
+	if col == "" {
+		col = "text"
+	}
+	d, err := c.Load()
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	column, err := d.Column(col)
+	if err != nil {
+		return nil, fmt.Errorf("corpus %s: %w", c.Source, err)
+	}
+	texts, err := column.Strings()
+	if err != nil {
+		return nil, fmt.Errorf("corpus %s: %w", c.Source, err)
+	}
+	return texts, nil
+}
+
+// Mine mines hard negatives for train with the spec's model (runModel when it names none); progress
+// and the report go to log.
+func (s *MineSpec) Mine(runModel *model.SentenceTransformer, train *datasets.Dataset, log io.Writer) (*datasets.Dataset, *datasets.MiningReport, error) {
+	m := runModel
+	if s.Model != "" {
+		var err error
+		if m, err = model.Load(s.Model, model.WithLogger(log)); err != nil {
+			return nil, nil, fmt.Errorf("mine_hard_negatives.model: %w", err)
+		}
+	}
+	o := s.MineOptions
+	if s.Corpus != nil {
+		texts, err := s.Corpus.Texts()
+		if err != nil {
+			return nil, nil, fmt.Errorf("mine_hard_negatives.%w", err)
+		}
+		o.Corpus = texts
+	}
+	if o.Log == nil {
+		o.Log = log
+	}
+	return datasets.MineHardNegatives(train, m, o)
+}
+
+// NanoBEIRSpec is a run config's nano_beir_evaluator: sentence-transformers' NanoBEIREvaluator
+// arguments (dataset_names, dataset_id, query_prompts, corpus_prompts, batch_size, truncate_dim),
+// evaluated beside the in-domain evaluator, and the threshold of the OutOfDomainGuard that watches it.
+// BEIR folders (beir_folders) stand in for the Hub's NanoBEIR when it cannot be reached, or add sets
+// of their own.
+type NanoBEIRSpec struct {
+	DatasetNames  []string          `yaml:"dataset_names"`
+	DatasetID     string            `yaml:"dataset_id"`
+	QueryPrompts  map[string]string `yaml:"query_prompts"`
+	CorpusPrompts map[string]string `yaml:"corpus_prompts"`
+	BatchSize     int               `yaml:"batch_size"`
+	TruncateDim   int               `yaml:"truncate_dim"`
+	// BEIRFolders are local BEIR folders (corpus.jsonl, queries.jsonl, qrels/{split}.tsv).
+	BEIRFolders []BEIRFolderSpec `yaml:"beir_folders"`
+	// Fallback uses the BEIR folders only when the Hub's NanoBEIR cannot be loaded (default); false
+	// evaluates on both.
+	Fallback *bool `yaml:"fallback"`
+	// MaxDrop is the OutOfDomainGuard's threshold on the primary metric (default 0.01; negative: no
+	// warnings); StopOnDrop also stops training there.
+	MaxDrop    *float64 `yaml:"max_drop"`
+	StopOnDrop bool     `yaml:"stop_on_drop"`
+}
+
+// BEIRFolderSpec is a local BEIR folder, optionally cut down like NanoBEIR (see datasets.IRData.Subset).
+type BEIRFolderSpec struct {
+	Path string `yaml:"path"`
+	// Name names the set's metrics (default: the folder name).
+	Name  string `yaml:"name"`
+	Split string `yaml:"split"` // default "test"
+	// MaxQueries keeps the first queries (0: all) and OtherDocs that many other documents besides
+	// their relevant ones (0 with MaxQueries 0: the whole corpus).
+	MaxQueries int `yaml:"max_queries"`
+	OtherDocs  int `yaml:"other_docs"`
+	// QueryPrompt and CorpusPrompt are this set's prompts.
+	QueryPrompt  string `yaml:"query_prompt"`
+	CorpusPrompt string `yaml:"corpus_prompt"`
+}
+
+// Load reads the folder as a named evaluation set.
+func (b BEIRFolderSpec) Load() (evaluation.IRSet, error) {
+	split := b.Split
+	if split == "" {
+		split = "test"
+	}
+	ir, err := datasets.LoadBEIR(b.Path, split)
+	if err != nil {
+		return evaluation.IRSet{}, err
+	}
+	if b.MaxQueries > 0 || b.OtherDocs > 0 {
+		others := b.OtherDocs
+		if b.MaxQueries > 0 && others == 0 {
+			others = -1
+		}
+		ir = ir.Subset(b.MaxQueries, others)
+	}
+	name := b.Name
+	if name == "" {
+		name = filepath.Base(filepath.Clean(b.Path))
+	}
+	set := ir.Set(name)
+	set.QueryPrompt, set.CorpusPrompt = b.QueryPrompt, b.CorpusPrompt
+	return set, nil
+}
+
+// Build loads the sets (the Hub's NanoBEIR, else or also the BEIR folders) and returns the evaluator;
+// hubErr is the Hub's error when the folders stood in for it.
+func (s *NanoBEIRSpec) Build(ctx context.Context) (ev *evaluation.NanoBEIREvaluator, hubErr error, err error) {
+	fallback := s.Fallback == nil || *s.Fallback
+	var sets []evaluation.IRSet
+	allNano := true
+	if len(s.DatasetNames) > 0 {
+		nano, err := datasets.LoadNanoBEIR(ctx, s.DatasetNames, s.DatasetID)
+		switch {
+		case err == nil:
+			sets = nano
+		case len(s.BEIRFolders) > 0 && fallback:
+			hubErr = err
+		default:
+			return nil, nil, fmt.Errorf("nano_beir_evaluator: %w", err)
+		}
+	}
+	if len(sets) == 0 || !fallback {
+		for i, b := range s.BEIRFolders {
+			set, err := b.Load()
+			if err != nil {
+				return nil, hubErr, fmt.Errorf("nano_beir_evaluator.beir_folders[%d]: %w", i, err)
+			}
+			sets = append(sets, set)
+			allNano = false
+		}
+	}
+	if len(sets) == 0 {
+		return nil, hubErr, fmt.Errorf("nano_beir_evaluator: no datasets: give dataset_names (NanoBEIR on the Hub) or beir_folders")
+	}
+	for i := range sets {
+		short := strings.TrimPrefix(strings.ToLower(sets[i].Name), "nano")
+		for k, p := range s.QueryPrompts {
+			if strings.EqualFold(k, short) || strings.EqualFold(k, sets[i].Name) {
+				sets[i].QueryPrompt = p
+			}
+		}
+		for k, p := range s.CorpusPrompts {
+			if strings.EqualFold(k, short) || strings.EqualFold(k, sets[i].Name) {
+				sets[i].CorpusPrompt = p
+			}
+		}
+	}
+	opts := evaluation.NanoBEIROptions{IR: evaluation.IROptions{BatchSize: s.BatchSize, TruncateDim: s.TruncateDim}}
+	if !allNano {
+		opts.Prefix = "BEIR"
+	}
+	ev, err = evaluation.NewNanoBEIREvaluator(sets, opts)
+	return ev, hubErr, err
+}
+
+// Guard returns the OutOfDomainGuard of the spec for model m, watching ood beside inDomain (may be nil).
+func (s *NanoBEIRSpec) Guard(m *model.SentenceTransformer, inDomain, ood evaluation.Evaluator, out io.Writer) *OutOfDomainGuard {
+	maxDrop := 0.01
+	if s.MaxDrop != nil {
+		maxDrop = *s.MaxDrop
+	}
+	g := NewOutOfDomainGuard(m, inDomain, ood, maxDrop)
+	g.StopTraining, g.Out = s.StopOnDrop, out
+	return g
 }

@@ -49,9 +49,11 @@
 //
 // trainer.go is the public API of training: Trainer, NewTrainer and its options, Train and its options,
 // SetProgress. One Train call is a run: run.go sets it up, loop.go steps, logs, interrupts and finishes,
-// evaluate.go evaluates and tracks the best model, checkpoint.go writes, rotates and restores checkpoints.
+// evaluate.go evaluates and tracks the best model, checkpoint.go writes, rotates and restores checkpoints,
+// card.go fills the model card (README.md) as the run goes.
 // Below them are the building blocks, which know neither the Trainer nor the run: the training arguments
-// (args.go, strategy.go and its generated enums), Callback (callbacks.go), the trainer state, TrainOutput and
+// (args.go, strategy.go and its generated enums), Callback and TrainerControl (callbacks.go),
+// EarlyStoppingCallback (early_stopping.go), OutOfDomainGuard (ood_guard.go), the trainer state, TrainOutput and
 // the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go) and the
 // cache that shares it between runs (graph_cache.go), the precision check (precision.go), run configs
 // (config.go) and loading a trained model (load_trained.go). trainer_config.go builds a Trainer from a run

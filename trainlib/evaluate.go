@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -80,15 +81,40 @@ func (r *run) updateBest(metrics map[string]float64) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("metric_for_best_model %q is not among the evaluation metrics %v", a.MetricForBestModel, slices.Sorted(maps.Keys(metrics)))
 	}
-	better := s.BestMetric == nil || (*a.GreaterIsBetter && v > *s.BestMetric) || (!*a.GreaterIsBetter && v < *s.BestMetric)
+	// transformers' _determine_best_metric: a first value is compared with ∓inf, so NaN never counts
+	// (the best stays unset rather than ∓inf, which JSON cannot hold).
+	best := math.Inf(-1)
+	if !*a.GreaterIsBetter {
+		best = math.Inf(1)
+	}
+	if s.BestMetric != nil {
+		best = *s.BestMetric
+	}
+	better := (*a.GreaterIsBetter && v > best) || (!*a.GreaterIsBetter && v < best)
 	if better {
 		s.BestMetric = &v
-		step := s.GlobalStep
-		s.BestGlobalStep = &step
 		if a.SaveStrategy != SaveStrategyNo {
-			ck := filepath.Join(a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, step))
-			s.BestModelCheckpoint = &ck
+			step := s.GlobalStep
+			s.BestGlobalStep = &step
 		}
 	}
 	return better, nil
+}
+
+// bestCheckpoint returns the folder of the best step's checkpoint when it exists or is the one being
+// written (transformers sets best_model_checkpoint while saving, so a best step that was never
+// saved names no checkpoint).
+func (r *run) bestCheckpoint() *string {
+	s := r.state
+	if r.a.MetricForBestModel == "" || s.BestGlobalStep == nil || *s.BestGlobalStep == 0 {
+		return s.BestModelCheckpoint
+	}
+	dir := filepath.Join(r.a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, *s.BestGlobalStep))
+	if *s.BestGlobalStep == s.GlobalStep {
+		return &dir
+	}
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return &dir
+	}
+	return s.BestModelCheckpoint
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -86,6 +87,14 @@ func (r *run) loop() (*TrainOutput, error) {
 		}
 		if r.stop != nil && r.stop(s) {
 			break // transformers' control.should_training_stop: end the run now, as if at max_steps
+		}
+		if s.Control.ShouldTrainingStop {
+			why := s.Control.StopReason
+			if why == "" {
+				why = "a callback set control.should_training_stop"
+			}
+			r.logf("training stopped at step %d of %d: %s", s.GlobalStep, s.MaxSteps, why)
+			break
 		}
 	}
 	return r.finish()
@@ -202,6 +211,20 @@ func (r *run) finish() (*TrainOutput, error) {
 		}
 		r.logf("loaded the best model (%s = %g) from %s", a.MetricForBestModel, *s.BestMetric, *s.BestModelCheckpoint)
 	}
+	// As transformers: with save_total_limit 1 only the best checkpoint outlives the run.
+	if b := s.BestModelCheckpoint; b != nil && a.SaveTotalLimit == 1 {
+		cks, err := listCheckpoints(a.OutputDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cks {
+			if filepath.Clean(c) != filepath.Clean(*b) {
+				if err := os.RemoveAll(c); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	samples := float64(s.MaxSteps * a.PerDeviceTrainBatchSize * a.GradientAccumulationSteps)
 	trainLoss := r.rs.TotalLossSum / math.Max(1, float64(s.GlobalStep))
 	metrics := map[string]float64{
@@ -213,6 +236,7 @@ func (r *run) finish() (*TrainOutput, error) {
 	}
 	r.log(maps.Clone(metrics))
 	metrics["epoch"] = s.Epoch
+	r.card.finish(s, a)
 	if err := r.model.Save(a.OutputDir); err != nil {
 		return nil, fmt.Errorf("saving the final model: %w", err)
 	}

@@ -61,6 +61,7 @@ type run struct {
 	prevRuntime   float64
 	lastSaved     int
 	stop          func(*TrainerState) bool // StopWhen, or nil
+	card          *cardRecorder
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
@@ -73,6 +74,13 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 			r.st.release()
 		}
 	}()
+	warnings, err := checkCallbacks(j.cbs, a)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		j.logf("%s", w)
+	}
 	if r.train, err = newTextTable("train dataset", j.trainDataset); err != nil {
 		return nil, err
 	}
@@ -105,9 +113,7 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 	j.state = &TrainerState{MaxSteps: maxSteps, LoggingSteps: a.LoggingSteps, EvalSteps: a.EvalSteps, SaveSteps: a.SaveSteps,
 		TrainBatchSize: a.PerDeviceTrainBatchSize, NumTrainEpochs: numEpochs, LogHistory: []map[string]float64{},
 		IsLocalProcessZero: true, IsWorldProcessZero: true,
-		StatefulCallbacks: map[string]any{"TrainerControl": map[string]any{"args": map[string]bool{
-			"should_epoch_stop": false, "should_evaluate": false, "should_log": false, "should_save": true, "should_training_stop": false},
-			"attributes": map[string]any{}}}}
+		StatefulCallbacks: map[string]any{"TrainerControl": TrainerControl{}.state(true)}}
 	r.rs = resumeState{Version: model.Version, LossScale: 1, Seed: a.Seed, WarmupSteps: warmup}
 	if a.FP16 {
 		r.rs.LossScale = 65536
@@ -128,6 +134,8 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 	if r.ts.rng, err = graph.RNGStateFromSeed(a.Seed); err != nil {
 		return nil, err
 	}
+	r.card = newCardRecorder(j)
+	j.cbs = append(j.cbs, r.card)
 	cfg := j.model.Config
 	r.nonEmbParams = float64(j.model.Weights.NumParams() - cfg.VocabSize*cfg.HiddenSize - cfg.MaxPositionEmbeddings*cfg.HiddenSize - cfg.TypeVocabSize*cfg.HiddenSize)
 

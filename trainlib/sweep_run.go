@@ -335,7 +335,7 @@ func (s *Sweep) train(ctx context.Context, i int) (*runRecord, []map[string]floa
 	info := SweepRunInfo{ID: id, Index: i, Params: params, Label: id + " " + sweep.Label(params, s.Spec.ParameterNames())}
 	cb := &sweepRunCallback{s: s, info: info, progress: filepath.Join(dir, runProgressFile), metric: name}
 	modelOpts := append([]model.Option{model.WithLogger(s.logw)}, s.modelOpts...)
-	tr, err := rc.newTrainer(s.loadDataset, modelOpts, WithGraphCache(s.graphs), WithoutProgress(), WithCallbacks(cb))
+	tr, err := rc.newTrainer(s.loadDataset, s.logw, modelOpts, WithGraphCache(s.graphs), WithoutProgress(), WithCallbacks(cb))
 	if err != nil {
 		return ended(sweep.StatusFailed, err.Error())
 	}

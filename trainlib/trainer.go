@@ -107,6 +107,9 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 			return nil, fmt.Errorf("eval dataset columns %v do not match the train dataset's %v", evalDataset.Columns(), trainDataset.Columns())
 		}
 	}
+	if _, err := checkCallbacks(t.Callbacks, &t.Args); err != nil {
+		return nil, err
+	}
 	if t.Args.EvalStrategy != IntervalStrategyNo && evalDataset == nil && t.Evaluator == nil {
 		return nil, fmt.Errorf("eval_strategy %q needs an eval dataset or an evaluator", t.Args.EvalStrategy)
 	}

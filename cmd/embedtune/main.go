@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"train-tokenizer": {"learn a WordPiece tokenizer (tokenizer.json, vocab.txt) from a text corpus", runTrainTokenizer},
 		"train":           {"fine-tune a model from a YAML/JSON run description (checkpoints, resume, charts)", runTrain},
 		"sweep":           {"hyperparameter sweep (W&B sweep spec): grid/random/bayes, hyperband, resumable, sharded (--index), report", runSweep},
+		"mine-negatives":  {"add mined hard negatives to (anchor, positive) pairs (sentence-transformers' mine_hard_negatives)", runMine},
 		"evaluate":        {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
 		"serve":           {"serve models over HTTP: OpenAI /v1/embeddings and TEI /embed, dynamic batching, /metrics", runServe},
 		"serve-bench":     {"load-test an embedding server (OpenAI or TEI API): throughput, latency percentiles, errors, memory", runServeBench},

@@ -33,7 +33,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tr, err := rc.NewTrainer([]model.Option{model.WithLogger(stderr)})
+	tr, err := rc.NewTrainer(stderr, []model.Option{model.WithLogger(stderr)})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *cfgPath, err)
 	}

@@ -11,9 +11,11 @@ package testutil
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,4 +112,66 @@ func PythonJSON(t testing.TB, script string, req, resp any) {
 	if err := json.Unmarshal(stdout.Bytes(), resp); err != nil {
 		t.Fatalf("%s: decoding output: %v\n%.500s", script, err, stdout.String())
 	}
+}
+
+// ResetPeakRSS resets the process's peak resident set size (VmHWM) on Linux, so a benchmark can
+// measure the peak of one phase; elsewhere it does nothing.
+func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// ProcStatusKB reads a "kB" field of /proc/self/status (VmRSS, VmHWM, ...), or 0 when unavailable.
+func ProcStatusKB(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// JSONClose reports whether two JSON texts hold the same value with every number within tol of its
+// counterpart (strings, booleans and nulls equal, lists and objects element by element).
+func JSONClose(a, b []byte, tol float64) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return jsonClose(x, y, tol)
+}
+
+func jsonClose(x, y any, tol float64) bool {
+	switch xv := x.(type) {
+	case float64:
+		yv, ok := y.(float64)
+		return ok && math.Abs(xv-yv) <= tol
+	case []any:
+		yv, ok := y.([]any)
+		if !ok || len(xv) != len(yv) {
+			return false
+		}
+		for i := range xv {
+			if !jsonClose(xv[i], yv[i], tol) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		yv, ok := y.(map[string]any)
+		if !ok || len(xv) != len(yv) {
+			return false
+		}
+		for k, v := range xv {
+			if !jsonClose(v, yv[k], tol) {
+				return false
+			}
+		}
+		return true
+	}
+	return x == y
 }
