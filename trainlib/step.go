@@ -41,6 +41,8 @@ type stepper struct {
 	adam         optim.AdamWConfig
 	maxGradNorm  float64
 	computeDType dtypes.DType
+	checkpoint   bool // gradient_checkpointing
+	noDropout    bool // compute gradients without dropout (Gradients)
 	accumSteps   int
 	numCols      int
 	hasLabels    bool
@@ -49,11 +51,12 @@ type stepper struct {
 	decay        []bool
 
 	fused, accum, update, eval *graph.Exec
+	cache                      *gradCache // GradCache losses (gradcache.go); nil otherwise
 }
 
 func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (*stepper, error) {
 	s := &stepper{
-		m: m, loss: loss, maxGradNorm: args.MaxGradNorm, computeDType: computeDType,
+		m: m, loss: loss, maxGradNorm: args.MaxGradNorm, computeDType: computeDType, checkpoint: args.GradientCheckpointing,
 		adam:       optim.AdamWConfig{Beta1: args.AdamBeta1, Beta2: args.AdamBeta2, Epsilon: args.AdamEpsilon, WeightDecay: args.WeightDecay},
 		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.GraphParams()),
 	}
@@ -77,13 +80,18 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 		}
 		return e
 	}
-	if s.accumSteps == 1 {
+	if mb := losses.MiniBatchSize(loss); mb > 0 {
+		s.cache = s.newGradCache(mb, mk)
+		s.update = mk("embedtune_optimizer_update", s.updateGraph)
+	} else if s.accumSteps == 1 {
 		s.fused = mk("embedtune_train_step", s.fusedGraph)
 	} else {
 		s.accum = mk("embedtune_grad_accumulate", s.accumGraph)
 		s.update = mk("embedtune_optimizer_update", s.updateGraph)
 	}
-	s.eval = mk("embedtune_eval_loss", s.evalGraph)
+	if s.cache == nil {
+		s.eval = mk("embedtune_eval_loss", s.evalGraph)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("building the training graphs: %w", err)
 	}
@@ -99,7 +107,8 @@ func (s *stepper) batchInputs() int {
 	return n
 }
 
-// lossGraph embeds every column and computes the loss. rng may be nil (evaluation).
+// lossGraph embeds every column and computes the loss. rng may be nil (evaluation: no dropout, no
+// gradient checkpointing).
 func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Node) {
 	embs := make([]*Node, s.numCols)
 	var labels *Node
@@ -108,12 +117,22 @@ func (s *stepper) lossGraph(params, batch []*Node, rng *Node) (loss, newRNG *Nod
 	}
 	pl := batch[len(batch)-s.numCols:]
 	for c := 0; c < s.numCols; c++ {
-		opts := model.ForwardOptions{Options: bert.Options{Train: rng != nil, RNG: rng, ComputeDType: s.computeDType}, PromptLength: pl[c]}
+		opts := model.ForwardOptions{Options: bert.Options{Train: rng != nil && !s.noDropout, RNG: rng, ComputeDType: s.computeDType,
+			GradientCheckpointing: s.checkpoint && rng != nil}, PromptLength: pl[c]}
 		emb, enc := s.m.EmbedGraph(params, batch[2*c], batch[2*c+1], opts)
 		embs[c] = emb
 		if rng != nil {
 			rng = enc.RNG()
 		}
+	}
+	return s.computeLoss(embs, labels, rng)
+}
+
+// computeLoss applies the loss to the batch's embeddings; in training (rng not nil) a stochastic
+// loss draws from rng.
+func (s *stepper) computeLoss(embs []*Node, labels, rng *Node) (loss, newRNG *Node) {
+	if sl, ok := s.loss.(losses.Stochastic); ok && rng != nil {
+		return sl.ComputeTrain(embs, labels, rng)
 	}
 	return s.loss.Compute(embs, labels), rng
 }
@@ -248,6 +267,9 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	for _, i := range s.train {
 		isTrained[i] = true
 	}
+	if s.cache != nil {
+		return s.runCachedStep(st, batches, lr, adamStep)
+	}
 	scale := float32(st.lossScale)
 	var res stepResult
 	if s.fused != nil {
@@ -307,6 +329,14 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 		lossSum += scalar(outs[t+1])
 	}
 	res.loss = lossSum / float64(len(batches))
+	return s.updateFromAccumulated(st, res, lr, adamStep)
+}
+
+// updateFromAccumulated applies the update graph to the accumulated gradients st.acc (consumed).
+func (s *stepper) updateFromAccumulated(st *trainState, res stepResult, lr float64, adamStep int) (stepResult, error) {
+	params := s.m.GraphParams()
+	t := len(s.train)
+	scale := float32(st.lossScale)
 	args := make([]any, 0, 4*t+3)
 	for _, i := range s.train {
 		args = append(args, s.donate(params[i]))
@@ -332,6 +362,9 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 
 // evalLoss returns the loss of a batch without dropout.
 func (s *stepper) evalLoss(b *batchTensors) (float64, error) {
+	if s.cache != nil {
+		return s.evalCachedLoss(b)
+	}
 	args := make([]any, 0, s.n+s.batchInputs())
 	for _, p := range s.m.GraphParams() {
 		args = append(args, p)

@@ -32,8 +32,8 @@ func (m *SentenceTransformer) EmbedGraph(params []*Node, ids, mask *Node, opts F
 			if !a.Targets(prefix) {
 				return y
 			}
-			h := enc.Project(enc.Dropout(x, a.Config.Dropout), w(prefix+".lora_A.weight")) // [.., r]
-			return Add(y, MulScalar(enc.Project(h, w(prefix+".lora_B.weight")), scale))
+			h := enc.Project(enc.Dropout(x, a.Config.Dropout), enc.W(prefix+".lora_A.weight")) // [.., r]
+			return Add(y, MulScalar(enc.Project(h, enc.W(prefix+".lora_B.weight")), scale))
 		}
 	}
 	tokens := enc.Forward(ids, mask)
