@@ -20,7 +20,7 @@ import (
 //	train_dataset: {source: dipanjanS/india_rag_wikidata, split: train, columns: [question, context]}
 //	eval_dataset: {source: ..., split: ..., columns: [...]}            # optional: validation loss
 //	loss: {name: MultipleNegativesRankingLoss, scale: 20}  # see BuildLoss (Cached…, MatryoshkaLoss)
-//	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
+//	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional; matryoshka_dims: [...]
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
 //	args: {output_dir: out, max_steps: 332, per_device_train_batch_size: 16, ...}
 type RunConfig struct {
@@ -53,6 +53,12 @@ type EvaluatorSpec struct {
 	ContextColumn string      `yaml:"context_column"`
 	QueryPrompt   string      `yaml:"query_prompt"`
 	CorpusPrompt  string      `yaml:"corpus_prompt"`
+	// TruncateDim evaluates the first TruncateDim embedding dimensions (truncate_dim).
+	TruncateDim int `yaml:"truncate_dim"`
+	// MatryoshkaDims evaluates every one of these dimensions (one evaluator per dimension, metrics
+	// "dim_{d}_cosine_ndcg@10", …; see evaluation.MatryoshkaEvaluator), e.g. MatryoshkaLoss's
+	// matryoshka_dims.
+	MatryoshkaDims []int `yaml:"matryoshka_dims"`
 }
 
 // LoadRunConfig reads a YAML or JSON run description, rejecting unknown keys.
@@ -283,8 +289,8 @@ func asInt(v any) (int, bool) {
 	return 0, false
 }
 
-// BuildEvaluator constructs the IR evaluator of a spec.
-func (s *EvaluatorSpec) BuildEvaluator() (*evaluation.InformationRetrievalEvaluator, error) {
+// BuildEvaluator constructs the IR evaluator of a spec (a MatryoshkaEvaluator with matryoshka_dims).
+func (s *EvaluatorSpec) BuildEvaluator() (evaluation.Evaluator, error) {
 	d, err := s.Dataset.Load()
 	if err != nil {
 		return nil, fmt.Errorf("evaluator dataset: %w", err)
@@ -293,6 +299,20 @@ func (s *EvaluatorSpec) BuildEvaluator() (*evaluation.InformationRetrievalEvalua
 	if err != nil {
 		return nil, fmt.Errorf("evaluator dataset: %w", err)
 	}
-	return evaluation.NewInformationRetrievalEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs,
-		evaluation.IROptions{Name: s.Name, QueryPrompt: s.QueryPrompt, CorpusPrompt: s.CorpusPrompt})
+	opts := evaluation.IROptions{Name: s.Name, QueryPrompt: s.QueryPrompt, CorpusPrompt: s.CorpusPrompt, TruncateDim: s.TruncateDim}
+	if len(s.MatryoshkaDims) > 0 {
+		if s.TruncateDim != 0 {
+			return nil, fmt.Errorf("evaluator: truncate_dim and matryoshka_dims exclude each other (matryoshka_dims evaluates each dimension)")
+		}
+		ev, err := evaluation.NewMatryoshkaEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs, s.MatryoshkaDims, opts, nil)
+		if err != nil {
+			return nil, fmt.Errorf("evaluator.matryoshka_dims: %w", err)
+		}
+		return ev, nil
+	}
+	ev, err := evaluation.NewInformationRetrievalEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: %w", err)
+	}
+	return ev, nil
 }

@@ -2,7 +2,9 @@ package trainlib
 
 import (
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -340,5 +342,74 @@ func TestGradCacheSplitTrimsPadding(t *testing.T) {
 	}
 	if len(minis[1]) != 2 || minis[1][0].ids.Shape().Dimensions[1] != 16 {
 		t.Errorf("column 1 mini-batches: %d, first %v", len(minis[1]), minis[1][0].ids.Shape())
+	}
+}
+
+// TestCachedMNRLTrainsLikeMNRL trains three steps with gradient accumulation (2 micro-batches of
+// 6) with MNRL and with CachedMultipleNegativesRankingLoss (mini-batches of 4), without dropout:
+// the logged losses and gradient norms agree; and a cached run with dropout resumed from a
+// checkpoint ends with exactly the weights of an uninterrupted one (the RNG state that the
+// mini-batches replay is part of the checkpoint).
+func TestCachedMNRLTrainsLikeMNRL(t *testing.T) {
+	train := pairsDataset(t, synth.Pairs(40, 2, 3))
+	run := func(cached, dropout bool, out string, maxSteps int, resume string) (*Trainer, []map[string]float64) {
+		m := tiny(t, "mean")
+		if !dropout {
+			m.Config.HiddenDropoutProb, m.Config.AttentionProbsDropoutProb = 0, 0
+		}
+		var loss losses.Loss = losses.MultipleNegativesRankingLoss(m)
+		if cached {
+			loss = losses.CachedMultipleNegativesRankingLoss(m, losses.WithMiniBatchSize(4))
+		}
+		args := TrainingArguments{OutputDir: out, MaxSteps: maxSteps, PerDeviceTrainBatchSize: 6, GradientAccumulationSteps: 2,
+			LearningRate: 1e-4, LoggingSteps: 1, SaveSteps: 2, Seed: 5}
+		tr, err := NewTrainer(m, args, train, nil, loss, WithoutProgress())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts []TrainOption
+		if resume != "" {
+			opts = append(opts, ResumeFrom(resume))
+		}
+		if _, err := tr.Train(opts...); err != nil {
+			t.Fatal(err)
+		}
+		var logs []map[string]float64
+		for _, e := range tr.State.LogHistory {
+			if _, ok := e["grad_norm"]; ok {
+				logs = append(logs, e)
+			}
+		}
+		return tr, logs
+	}
+	_, plain := run(false, false, filepath.Join(t.TempDir(), "mnrl"), 3, "")
+	_, cached := run(true, false, filepath.Join(t.TempDir(), "cached"), 3, "")
+	if len(plain) != 3 || len(cached) != 3 {
+		t.Fatalf("logged %d and %d steps", len(plain), len(cached))
+	}
+	for i := range plain {
+		for _, k := range []string{"loss", "grad_norm"} {
+			if d := math.Abs(cached[i][k] - plain[i][k]); d > 1e-4*math.Abs(plain[i][k]) {
+				t.Errorf("step %d: %s %.7g, MNRL %.7g", i+1, k, cached[i][k], plain[i][k])
+			}
+		}
+	}
+	full := filepath.Join(t.TempDir(), "full")
+	want, _ := run(true, true, full, 4, "")
+	interrupted := filepath.Join(t.TempDir(), "interrupted")
+	if err := os.CopyFS(interrupted, os.DirFS(full)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"checkpoint-4", "model.safetensors"} {
+		if err := os.RemoveAll(filepath.Join(interrupted, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := run(true, true, interrupted, 4, filepath.Join(interrupted, "checkpoint-2"))
+	for i, w := range want.Model.Weights.Values {
+		a, b := tensors.MustCopyFlatData[float32](w), tensors.MustCopyFlatData[float32](got.Model.Weights.Values[i])
+		if !slices.Equal(a, b) {
+			t.Fatalf("%s differs after resuming", want.Model.Weights.Names[i])
+		}
 	}
 }
