@@ -44,6 +44,11 @@ type TrainingArguments struct {
 	AdamEpsilon float64 `json:"adam_epsilon" yaml:"adam_epsilon"`   // default 1e-8
 	MaxGradNorm float64 `json:"max_grad_norm" yaml:"max_grad_norm"` // default 1.0
 
+	// GradientCheckpointing recomputes each encoder layer's activations in the backward pass
+	// instead of keeping them (transformers' gradient_checkpointing): the same gradients with a
+	// fraction of the activation memory, at the cost of one more forward pass per step.
+	GradientCheckpointing bool `json:"gradient_checkpointing" yaml:"gradient_checkpointing"`
+
 	FP16 bool  `json:"fp16" yaml:"fp16"`
 	BF16 bool  `json:"bf16" yaml:"bf16"`
 	Seed int64 `json:"seed" yaml:"seed"` // default 42

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,8 +22,8 @@ import (
 //	model: BAAI/bge-base-en-v1.5            # folder or Hub id
 //	train_dataset: {source: dipanjanS/india_rag_wikidata, split: train, columns: [question, context]}
 //	eval_dataset: {source: ..., split: ..., columns: [...]}            # optional: validation loss
-//	loss: {name: MultipleNegativesRankingLoss, scale: 20}
-//	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional
+//	loss: {name: MultipleNegativesRankingLoss, scale: 20}  # see BuildLoss (Cached…, MatryoshkaLoss)
+//	evaluator: {dataset: {source: ..., columns: [question, context]}, sample: 100, name: dev}  # optional; matryoshka_dims: [...]
 //	lora: {r: 8, lora_alpha: 16, target_modules: [query, value]}       # optional: train an adapter
 //	mine_hard_negatives: {num_negatives: 3, range_min: 10, relative_margin: 0.05}  # optional (MineSpec)
 //	nano_beir_evaluator: {dataset_names: [scifact], max_drop: 0.01}  # optional out-of-domain guard (NanoBEIRSpec)
@@ -64,6 +65,12 @@ type EvaluatorSpec struct {
 	ContextColumn string      `yaml:"context_column"`
 	QueryPrompt   string      `yaml:"query_prompt"`
 	CorpusPrompt  string      `yaml:"corpus_prompt"`
+	// TruncateDim evaluates the first TruncateDim embedding dimensions (truncate_dim).
+	TruncateDim int `yaml:"truncate_dim"`
+	// MatryoshkaDims evaluates every one of these dimensions (one evaluator per dimension, metrics
+	// "dim_{d}_cosine_ndcg@10", …; see evaluation.MatryoshkaEvaluator), e.g. MatryoshkaLoss's
+	// matryoshka_dims.
+	MatryoshkaDims []int `yaml:"matryoshka_dims"`
 }
 
 // LoadRunConfig reads a YAML or JSON run description, rejecting unknown keys.
@@ -176,7 +183,14 @@ func (s DatasetSpec) Load() (*datasets.Dataset, error) {
 	return d, nil
 }
 
-// BuildLoss constructs the loss named in a config map ({name, and parameters}).
+// BuildLoss constructs the loss named in a config map: {name, and the loss's parameters with
+// sentence-transformers' names}, e.g.
+//
+//	{name: MultipleNegativesRankingLoss, scale: 20, similarity_fct: cos_sim}
+//	{name: CachedMultipleNegativesRankingLoss, mini_batch_size: 32}
+//	{name: MatryoshkaLoss, loss: {name: MultipleNegativesRankingLoss}, matryoshka_dims: [768, 512, 256, 128, 64]}
+//
+// Unknown parameters and parameters of another loss are errors naming them.
 func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, error) {
 	if len(spec) == 0 {
 		spec = map[string]any{"name": "MultipleNegativesRankingLoss"}
@@ -184,6 +198,32 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 	name, _ := spec["name"].(string)
 	if _, given := spec["name"]; !given {
 		name = "MultipleNegativesRankingLoss" // The default loss, also when only its options are given.
+	}
+	mnrlKeys := []string{"scale", "similarity_fct", "similarity", "directions", "partition_mode", "hardness_mode", "hardness_strength"}
+	allowed := map[string][]string{
+		"MultipleNegativesRankingLoss":          mnrlKeys,
+		"MultipleNegativesSymmetricRankingLoss": {"scale", "similarity_fct", "similarity"},
+		"CachedMultipleNegativesRankingLoss":    append([]string{"mini_batch_size"}, mnrlKeys...),
+		"CoSENTLoss":                            {"scale", "similarity_fct", "similarity"},
+		"MatryoshkaLoss":                        {"loss", "matryoshka_dims", "matryoshka_weights", "n_dims_per_step"},
+	}
+	keys, ok := allowed[name]
+	if !ok {
+		names := slices.Sorted(maps.Keys(allowed))
+		return nil, fmt.Errorf("loss %q is not supported (%s)", name, strings.Join(names, ", "))
+	}
+	var unknown []string
+	for k := range spec {
+		if k != "name" && !slices.Contains(keys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		if slices.Contains(unknown, "mini_batch_num_tokens") {
+			return nil, fmt.Errorf("loss %s: mini_batch_num_tokens is not supported; use mini_batch_size", name)
+		}
+		return nil, fmt.Errorf("loss %s: unknown parameters %v (valid: %s)", name, unknown, strings.Join(keys, ", "))
 	}
 	num := func(k string, def float64) (float64, error) {
 		v, ok := spec[k]
@@ -196,68 +236,140 @@ func BuildLoss(m *model.SentenceTransformer, spec map[string]any) (losses.Loss, 
 		case float64:
 			return x, nil
 		}
-		return 0, fmt.Errorf("loss parameter %q must be a number, got %v", k, v)
+		return 0, fmt.Errorf("loss %s: parameter %q must be a number, got %v", name, k, v)
 	}
-	known := map[string]bool{"name": true, "scale": true, "similarity": true, "directions": true, "partition_mode": true,
-		"hardness_mode": true, "hardness_strength": true}
-	var unknown []string
-	for k := range spec {
-		if !known[k] {
-			unknown = append(unknown, k)
+	integer := func(k string, def int) (int, error) {
+		v, ok := spec[k]
+		if !ok {
+			return def, nil
 		}
+		if x, ok := asInt(v); ok {
+			return x, nil
+		}
+		return 0, fmt.Errorf("loss %s: parameter %q must be an integer, got %v", name, k, v)
 	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return nil, fmt.Errorf("loss: unknown parameters %v", unknown)
+	if name == "MatryoshkaLoss" {
+		return buildMatryoshka(m, spec, integer)
 	}
 	scale, err := num("scale", 20)
 	if err != nil {
 		return nil, err
 	}
 	sim := losses.CosSim
-	if s, ok := spec["similarity"].(string); ok {
-		sim = losses.Similarity(s)
+	for _, k := range []string{"similarity_fct", "similarity"} {
+		if v, ok := spec[k]; ok {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("loss %s: %s must be a string (cos_sim or dot_score), got %v", name, k, v)
+			}
+			sim = losses.Similarity(strings.TrimPrefix(s, "pairwise_"))
+		}
 	}
-	switch name {
-	case "MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss":
-		opts := []losses.MNRLOption{losses.WithScale(scale), losses.WithSimilarity(sim)}
-		if ds, ok := spec["directions"].([]any); ok {
-			var dirs []string
-			for _, d := range ds {
-				dirs = append(dirs, fmt.Sprint(d))
-			}
-			opts = append(opts, losses.WithDirections(dirs...))
-		}
-		if pm, ok := spec["partition_mode"].(string); ok {
-			opts = append(opts, losses.WithPartitionMode(pm))
-		}
-		if hm, ok := spec["hardness_mode"].(string); ok {
-			hs, err := num("hardness_strength", 0)
-			if err != nil {
-				return nil, err
-			}
-			opts = append(opts, losses.WithHardness(hm, hs))
-		}
-		if name == "MultipleNegativesSymmetricRankingLoss" {
-			return losses.MultipleNegativesSymmetricRankingLoss(m, opts...), nil
-		}
-		return losses.MultipleNegativesRankingLoss(m, opts...), nil
-	case "CoSENTLoss":
+	if name == "CoSENTLoss" {
 		l := losses.CoSENTLoss(m)
 		l.Scale = scale
 		l.Similarity = sim
 		return l, nil
 	}
-	return nil, fmt.Errorf("loss %q is not supported (MultipleNegativesRankingLoss, MultipleNegativesSymmetricRankingLoss, CoSENTLoss)", name)
+	opts := []losses.MNRLOption{losses.WithScale(scale), losses.WithSimilarity(sim)}
+	if ds, ok := spec["directions"].([]any); ok {
+		var dirs []string
+		for _, d := range ds {
+			dirs = append(dirs, fmt.Sprint(d))
+		}
+		opts = append(opts, losses.WithDirections(dirs...))
+	}
+	if pm, ok := spec["partition_mode"].(string); ok {
+		opts = append(opts, losses.WithPartitionMode(pm))
+	}
+	if hm, ok := spec["hardness_mode"].(string); ok {
+		hs, err := num("hardness_strength", 0)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, losses.WithHardness(hm, hs))
+	}
+	switch name {
+	case "MultipleNegativesSymmetricRankingLoss":
+		return losses.MultipleNegativesSymmetricRankingLoss(m, opts...), nil
+	case "CachedMultipleNegativesRankingLoss":
+		mb, err := integer("mini_batch_size", 32)
+		if err != nil {
+			return nil, err
+		}
+		return losses.CachedMultipleNegativesRankingLoss(m, append(opts, losses.WithMiniBatchSize(mb))...), nil
+	}
+	return losses.MultipleNegativesRankingLoss(m, opts...), nil
 }
 
-// BuildEvaluator constructs the IR evaluator of a spec.
-func (s *EvaluatorSpec) BuildEvaluator() (*evaluation.InformationRetrievalEvaluator, error) {
+// buildMatryoshka builds a MatryoshkaLoss from its spec (the inner loss under "loss").
+func buildMatryoshka(m *model.SentenceTransformer, spec map[string]any, integer func(string, int) (int, error)) (losses.Loss, error) {
+	innerSpec, ok := spec["loss"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("loss MatryoshkaLoss: \"loss\" must hold the inner loss, e.g. {name: MultipleNegativesRankingLoss}; got %v", spec["loss"])
+	}
+	inner, err := BuildLoss(m, innerSpec)
+	if err != nil {
+		return nil, fmt.Errorf("loss MatryoshkaLoss: inner loss: %w", err)
+	}
+	rawDims, ok := spec["matryoshka_dims"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("loss MatryoshkaLoss: matryoshka_dims must be a list of dimensions, e.g. [768, 512, 256, 128, 64]; got %v", spec["matryoshka_dims"])
+	}
+	dims := make([]int, len(rawDims))
+	for i, v := range rawDims {
+		d, ok := asInt(v)
+		if !ok {
+			return nil, fmt.Errorf("loss MatryoshkaLoss: matryoshka_dims[%d] must be an integer, got %v", i, v)
+		}
+		dims[i] = d
+	}
+	var opts []losses.MatryoshkaOption
+	if v, ok := spec["matryoshka_weights"]; ok && v != nil {
+		raw, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("loss MatryoshkaLoss: matryoshka_weights must be a list of numbers, got %v", v)
+		}
+		weights := make([]float64, len(raw))
+		for i, w := range raw {
+			switch x := w.(type) {
+			case int:
+				weights[i] = float64(x)
+			case float64:
+				weights[i] = x
+			default:
+				return nil, fmt.Errorf("loss MatryoshkaLoss: matryoshka_weights[%d] must be a number, got %v", i, w)
+			}
+		}
+		opts = append(opts, losses.WithMatryoshkaWeights(weights...))
+	}
+	n, err := integer("n_dims_per_step", -1)
+	if err != nil {
+		return nil, err
+	}
+	return losses.MatryoshkaLoss(m, inner, dims, append(opts, losses.WithDimsPerStep(n))...), nil
+}
+
+// asInt converts a decoded YAML/JSON number that holds an integer.
+func asInt(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case float64:
+		if x == float64(int(x)) {
+			return int(x), true
+		}
+	}
+	return 0, false
+}
+
+// BuildEvaluator constructs the IR evaluator of a spec (a MatryoshkaEvaluator with matryoshka_dims).
+func (s *EvaluatorSpec) BuildEvaluator() (evaluation.Evaluator, error) {
 	return s.buildEvaluator(DatasetSpec.Load)
 }
 
 // buildEvaluator is BuildEvaluator with the dataset loaded by load.
-func (s *EvaluatorSpec) buildEvaluator(load func(DatasetSpec) (*datasets.Dataset, error)) (*evaluation.InformationRetrievalEvaluator, error) {
+func (s *EvaluatorSpec) buildEvaluator(load func(DatasetSpec) (*datasets.Dataset, error)) (evaluation.Evaluator, error) {
 	d, err := load(s.Dataset)
 	if err != nil {
 		return nil, fmt.Errorf("evaluator dataset: %w", err)
@@ -266,8 +378,22 @@ func (s *EvaluatorSpec) buildEvaluator(load func(DatasetSpec) (*datasets.Dataset
 	if err != nil {
 		return nil, fmt.Errorf("evaluator dataset: %w", err)
 	}
-	return evaluation.NewInformationRetrievalEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs,
-		evaluation.IROptions{Name: s.Name, QueryPrompt: s.QueryPrompt, CorpusPrompt: s.CorpusPrompt})
+	opts := evaluation.IROptions{Name: s.Name, QueryPrompt: s.QueryPrompt, CorpusPrompt: s.CorpusPrompt, TruncateDim: s.TruncateDim}
+	if len(s.MatryoshkaDims) > 0 {
+		if s.TruncateDim != 0 {
+			return nil, fmt.Errorf("evaluator: truncate_dim and matryoshka_dims exclude each other (matryoshka_dims evaluates each dimension)")
+		}
+		ev, err := evaluation.NewMatryoshkaEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs, s.MatryoshkaDims, opts, nil)
+		if err != nil {
+			return nil, fmt.Errorf("evaluator.matryoshka_dims: %w", err)
+		}
+		return ev, nil
+	}
+	ev, err := evaluation.NewInformationRetrievalEvaluator(ir.Queries, ir.Corpus, ir.RelevantDocs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: %w", err)
+	}
+	return ev, nil
 }
 
 // BuildCallbacks constructs the callbacks of a run config: each entry is {name: ClassName, and the

@@ -49,6 +49,8 @@ type stepper struct {
 	loss         losses.Loss                // the run's loss (bound by acquire)
 	hyper        []float32                  // the run's hyperValues (bound by acquire)
 	computeDType dtypes.DType
+	checkpoint   bool // gradient_checkpointing
+	noDropout    bool // compute gradients without dropout (Gradients)
 	accumSteps   int
 	clip         bool // max_grad_norm > 0
 	weightDecay  bool // weight_decay != 0
@@ -62,6 +64,7 @@ type stepper struct {
 	builds       func()      // counts a graph build (nil: not counted)
 
 	fused, accum, update, eval *graph.Exec
+	gc                         *gradCache // GradCache losses (gradcache.go); nil otherwise
 }
 
 // numHyper is the number of hyper… inputs: AdamW's (optim.AdamWConfig.Values), the clipping norm,
@@ -90,13 +93,18 @@ func stepperKey(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 		return "", err
 	}
 	cfg := maps.Clone(loss.Config())
-	if _, ok := loss.(losses.Scaled); ok {
-		delete(cfg, "scale")
+	if _, ok := loss.(losses.Scaled); ok && losses.MiniBatchSize(loss) == 0 {
+		delete(cfg, "scale") // a graph input (the GradCache graphs keep the scale a constant)
+	}
+	var lora any
+	if m.Adapter != nil && losses.MiniBatchSize(loss) > 0 {
+		lora = m.Adapter.Scaling() // a constant of the GradCache graphs
 	}
 	_, noDecay := m.Trainable()
 	k, err := json.Marshal(map[string]any{"model": mk, "loss": fmt.Sprintf("%T", loss), "loss_config": cfg,
 		"dtype": computeDType.String(), "accum": args.GradientAccumulationSteps, "clip": args.MaxGradNorm > 0,
-		"weight_decay": args.WeightDecay != 0, "columns": numCols, "labels": hasLabels, "no_decay": noDecay})
+		"weight_decay": args.WeightDecay != 0, "columns": numCols, "labels": hasLabels, "no_decay": noDecay,
+		"gradient_checkpointing": args.GradientCheckpointing, "gradcache_lora_scaling": lora})
 	if err != nil {
 		return "", fmt.Errorf("training graph key: %w", err)
 	}
@@ -138,7 +146,11 @@ func (s *stepper) release() {
 		s.cache.put(s.key, s)
 		return
 	}
-	for _, e := range []*graph.Exec{s.fused, s.accum, s.update, s.eval} {
+	execs := []*graph.Exec{s.fused, s.accum, s.update, s.eval}
+	if s.gc != nil {
+		execs = append(execs, s.gc.embedTrain, s.gc.lossGrad, s.gc.accum, s.gc.embedEval, s.gc.lossEval)
+	}
+	for _, e := range execs {
 		if e != nil {
 			e.Finalize()
 		}
@@ -148,6 +160,7 @@ func (s *stepper) release() {
 func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType, cache *GraphCache) (*stepper, error) {
 	s := &stepper{
 		structure: m.Structure(), computeDType: computeDType, clip: args.MaxGradNorm > 0, weightDecay: args.WeightDecay != 0,
+		checkpoint: args.GradientCheckpointing,
 		accumSteps: args.GradientAccumulationSteps, numCols: numCols, hasLabels: hasLabels, n: len(m.GraphParams()), cache: cache,
 	}
 	if cache != nil {
@@ -179,13 +192,18 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 		}
 		return e
 	}
-	if s.accumSteps == 1 {
+	if mb := losses.MiniBatchSize(loss); mb > 0 {
+		s.gc = s.newGradCache(mb, mk)
+		s.update = mk("embedtune_optimizer_update", s.updateGraph)
+	} else if s.accumSteps == 1 {
 		s.fused = mk("embedtune_train_step", s.fusedGraph)
 	} else {
 		s.accum = mk("embedtune_grad_accumulate", s.accumGraph)
 		s.update = mk("embedtune_optimizer_update", s.updateGraph)
 	}
-	s.eval = mk("embedtune_eval_loss", s.evalGraph)
+	if s.gc == nil {
+		s.eval = mk("embedtune_eval_loss", s.evalGraph)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("building the training graphs: %w", err)
 	}
@@ -217,7 +235,8 @@ func (s *stepper) batchInputs() int {
 	return n
 }
 
-// lossGraph embeds every column and computes the loss. rng may be nil (evaluation).
+// lossGraph embeds every column and computes the loss. rng may be nil (evaluation: no dropout, no
+// gradient checkpointing).
 func (s *stepper) lossGraph(params, batch []*Node, rng *Node, h hyperNodes) (loss, newRNG *Node) {
 	embs := make([]*Node, s.numCols)
 	var labels *Node
@@ -226,7 +245,8 @@ func (s *stepper) lossGraph(params, batch []*Node, rng *Node, h hyperNodes) (los
 	}
 	pl := batch[len(batch)-s.numCols:]
 	for c := 0; c < s.numCols; c++ {
-		opts := model.ForwardOptions{Options: bert.Options{Train: rng != nil, RNG: rng, ComputeDType: s.computeDType}, PromptLength: pl[c]}
+		opts := model.ForwardOptions{Options: bert.Options{Train: rng != nil && !s.noDropout, RNG: rng, ComputeDType: s.computeDType,
+			GradientCheckpointing: s.checkpoint && rng != nil}, PromptLength: pl[c]}
 		if s.structure.Adapter != nil {
 			opts.LoRAScale = h.loRA
 		}
@@ -236,8 +256,17 @@ func (s *stepper) lossGraph(params, batch []*Node, rng *Node, h hyperNodes) (los
 			rng = enc.RNG()
 		}
 	}
-	if l, ok := s.loss.(losses.Scaled); ok {
-		return l.ComputeScaled(embs, labels, h.scale), rng
+	return s.computeLoss(embs, labels, rng, h.scale)
+}
+
+// computeLoss applies the loss to the batch's embeddings: in training (rng not nil) a stochastic
+// loss draws from rng; a losses.Scaled loss takes its scale from the scale input when not nil.
+func (s *stepper) computeLoss(embs []*Node, labels, rng, scale *Node) (loss, newRNG *Node) {
+	if sl, ok := s.loss.(losses.Stochastic); ok && rng != nil {
+		return sl.ComputeTrain(embs, labels, rng)
+	}
+	if l, ok := s.loss.(losses.Scaled); ok && scale != nil {
+		return l.ComputeScaled(embs, labels, scale), rng
 	}
 	return s.loss.Compute(embs, labels), rng
 }
@@ -378,6 +407,9 @@ type stepResult struct {
 
 // runStep performs one optimizer step over the micro-batches (len == accumulation steps).
 func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+	if s.gc != nil {
+		return s.runCachedStep(st, batches, lr, adamStep)
+	}
 	params := s.m.GraphParams()
 	t := len(s.train)
 	isTrained := make([]bool, len(params))
@@ -443,7 +475,15 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 		lossSum += scalar(outs[t+1])
 	}
 	res.loss = lossSum / float64(len(batches))
-	args := make([]any, 0, 4*t+3)
+	return s.updateFromAccumulated(st, res, lr, adamStep)
+}
+
+// updateFromAccumulated applies the update graph to the accumulated gradients st.acc (consumed).
+func (s *stepper) updateFromAccumulated(st *trainState, res stepResult, lr float64, adamStep int) (stepResult, error) {
+	params := s.m.GraphParams()
+	t := len(s.train)
+	scale := float32(st.lossScale)
+	args := make([]any, 0, 4*t+3+numHyper)
 	for _, i := range s.train {
 		args = append(args, s.donate(params[i]))
 	}
@@ -468,6 +508,9 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 
 // evalLoss returns the loss of a batch without dropout.
 func (s *stepper) evalLoss(b *batchTensors) (float64, error) {
+	if s.gc != nil {
+		return s.evalCachedLoss(b)
+	}
 	args := make([]any, 0, s.n+s.batchInputs())
 	for _, p := range s.m.GraphParams() {
 		args = append(args, p)

@@ -11,6 +11,7 @@ package testutil
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -174,4 +175,29 @@ func jsonClose(x, y any, tol float64) bool {
 		return true
 	}
 	return x == y
+}
+
+// CheckTorchGradient compares our float32 gradient of one tensor with PyTorch's float32 (ref32) and
+// float64 (ref64) gradients of it, computed by tests/reference/st_grad.py on the same model and
+// batch. Float32 gradients of embedding losses carry cancellation error (most on random models,
+// whose embeddings are nearly equal), so ours must be as close to float64 as PyTorch float32 is,
+// within a factor of 4, or within 1e-5 of the gradient's largest value. It returns nil or an error
+// naming the worst value.
+func CheckTorchGradient(name string, got []float32, ref32, ref64 []float64) error {
+	if len(got) != len(ref64) || len(ref32) != len(ref64) {
+		return fmt.Errorf("d loss/d %s: %d values, PyTorch %d (float32) and %d (float64)", name, len(got), len(ref32), len(ref64))
+	}
+	scale, torchErr, worst, at := 0.0, 0.0, 0.0, 0
+	for j := range got {
+		scale = math.Max(scale, math.Abs(ref64[j]))
+		torchErr = math.Max(torchErr, math.Abs(ref32[j]-ref64[j]))
+		if d := math.Abs(float64(got[j]) - ref64[j]); d > worst {
+			worst, at = d, j
+		}
+	}
+	if worst > 4*torchErr+1e-5*scale {
+		return fmt.Errorf("d loss/d %s[%d] = %.6g, PyTorch float64 %.6g: error %.3g vs PyTorch float32's %.3g (max |grad| %.3g)",
+			name, at, got[at], ref64[at], worst, torchErr, scale)
+	}
+	return nil
 }

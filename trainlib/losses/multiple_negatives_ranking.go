@@ -69,7 +69,10 @@ type MNRL struct {
 	PartitionMode    PartitionMode // PartitionJoint (default) or PartitionPerDirection
 	HardnessMode     HardnessMode  // "" (none) or one of HardnessModeValues
 	HardnessStrength float64
-	name             string
+	// MiniBatchSize is CachedMultipleNegativesRankingLoss's mini_batch_size: the rows embedded at a
+	// time with GradCache (see CachedMultipleNegativesRankingLoss); 0 for the plain loss.
+	MiniBatchSize int
+	name          string
 }
 
 // MNRLOption configures a MultipleNegativesRankingLoss.
@@ -128,7 +131,12 @@ func (l *MNRL) Name() string { return l.name }
 // Config implements Loss.
 func (l *MNRL) Config() map[string]any {
 	c := map[string]any{"scale": l.Scale, "similarity_fct": string(l.Similarity)}
-	if l.name == "MultipleNegativesRankingLoss" {
+	if l.name == cachedMNRLName {
+		c["mini_batch_size"] = l.MiniBatchSize
+		c["mini_batch_num_tokens"] = nil
+		c["gather_across_devices"] = false
+	}
+	if l.name == "MultipleNegativesRankingLoss" || l.name == cachedMNRLName {
 		c["directions"] = l.Directions
 		c["partition_mode"] = l.PartitionMode
 		c["hardness_mode"] = nilIfEmpty(l.HardnessMode)
@@ -184,6 +192,12 @@ func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
 	}
 	if l.Scale <= 0 {
 		return fmt.Errorf("%s: scale must be positive, got %g", l.name, l.Scale)
+	}
+	switch {
+	case l.name == cachedMNRLName && l.MiniBatchSize <= 0:
+		return fmt.Errorf("%s: mini_batch_size must be positive, got %d", l.name, l.MiniBatchSize)
+	case l.name != cachedMNRLName && l.MiniBatchSize != 0:
+		return fmt.Errorf("%s: mini_batch_size (%d) applies to %s only", l.name, l.MiniBatchSize, cachedMNRLName)
 	}
 	return nil
 }

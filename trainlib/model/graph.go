@@ -36,8 +36,8 @@ func (m *SentenceTransformer) EmbedGraph(params []*Node, ids, mask *Node, opts F
 			if !a.Targets(prefix) {
 				return y
 			}
-			h := enc.Project(enc.Dropout(x, a.Config.Dropout), w(prefix+".lora_A.weight")) // [.., r]
-			update := enc.Project(h, w(prefix+".lora_B.weight"))
+			h := enc.Project(enc.Dropout(x, a.Config.Dropout), enc.W(prefix+".lora_A.weight")) // [.., r]
+			update := enc.Project(h, enc.W(prefix+".lora_B.weight"))
 			if opts.LoRAScale != nil {
 				return Add(y, Mul(update, ConvertDType(opts.LoRAScale, update.DType())))
 			}
