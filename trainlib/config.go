@@ -60,6 +60,11 @@ func LoadRunConfig(path string) (*RunConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseRunConfig(path, data)
+}
+
+// ParseRunConfig decodes a YAML or JSON run description; path names it in errors.
+func ParseRunConfig(path string, data []byte) (*RunConfig, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	var c RunConfig

@@ -52,7 +52,8 @@
 // Below them are the building blocks, which know neither the Trainer nor the run: the training arguments
 // (args.go, strategy.go and its generated enums), Callback (callbacks.go), the trainer state, TrainOutput and
 // the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go), the
-// precision check (precision.go), run configs (config.go) and loading a trained model (load_trained.go). A
+// precision check (precision.go), run configs (config.go), loading a trained model (load_trained.go),
+// checkpoint integrity (SHA256SUMS, the checkpoint a resume picks) and output_dir's lock (integrity.go). A
 // file refers only to names of its own layer or a lower one (TestFileLayers checks it).
 //
 // # Configuration style
