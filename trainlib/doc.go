@@ -48,7 +48,8 @@
 //
 // trainer.go is the public API of training: Trainer, NewTrainer and its options, Train and its options,
 // SetProgress. One Train call is a run: run.go sets it up, loop.go steps, logs, interrupts and finishes,
-// evaluate.go evaluates and tracks the best model, checkpoint.go writes, rotates and restores checkpoints.
+// evaluate.go evaluates and tracks the best model, checkpoint.go writes, rotates and restores checkpoints,
+// memory.go checks before the first step that the run's estimated peak memory is available.
 // Below them are the building blocks, which know neither the Trainer nor the run: the training arguments
 // (args.go, strategy.go and its generated enums), Callback (callbacks.go), the trainer state, TrainOutput and
 // the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go), the

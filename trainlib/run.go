@@ -126,6 +126,9 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 	cfg := j.model.Config
 	r.nonEmbParams = float64(j.model.Weights.NumParams() - cfg.VocabSize*cfg.HiddenSize - cfg.MaxPositionEmbeddings*cfg.HiddenSize - cfg.TypeVocabSize*cfg.HiddenSize)
 
+	if err := r.checkMemory(); err != nil {
+		return nil, err
+	}
 	unlock, err := lockOutputDir(a.OutputDir)
 	if err != nil {
 		return nil, err

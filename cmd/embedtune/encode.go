@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/embedtune/embedtune/internal/atomicio"
+	"github.com/embedtune/embedtune/trainlib"
+	"github.com/embedtune/embedtune/trainlib/memplan"
 
 	"github.com/embedtune/embedtune/trainlib/model"
 )
@@ -66,6 +68,7 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	promptName := fs.String("prompt-name", "", "name of a prompt of the model (config_sentence_transformers.json)")
 	normalize := fs.Bool("normalize", false, "L2-normalize the embeddings")
 	truncate := fs.Int("truncate-dim", 0, "keep only the first N dimensions")
+	skipMemory := fs.Bool("skip-memory-check", false, "start even when the estimated peak memory exceeds what is available")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +91,9 @@ func runEncode(args []string, stdout, stderr io.Writer) error {
 	}
 	m, err := model.Load(*in.model)
 	if err != nil {
+		return err
+	}
+	if err := checkEncodeMemory(m, *batch, *chunk, *skipMemory, stderr); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -135,4 +141,33 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return writeJSONLines(*in.output, stdout, len(ids), func(i int) any { return map[string]any{"ids": ids[i]} })
+}
+
+// checkEncodeMemory refuses an encoding whose estimated peak memory (the model, one batch of the
+// longest texts, one chunk of texts and embeddings) exceeds what is available, saying which
+// --batch-size fits; --skip-memory-check or EMBEDTUNE_SKIP_MEMORY_CHECK=1 only print the estimate.
+func checkEncodeMemory(m *model.SentenceTransformer, batch, chunk int, skip bool, log io.Writer) error {
+	avail, err := memplan.Available()
+	if err != nil {
+		return nil
+	}
+	shape, engine := memplan.ShapeOf(m, false), memplan.EngineOf(m.Backend())
+	held := int64(chunk) * int64(4096+16*m.Dim())
+	estimate := func(b int) memplan.Estimate {
+		return memplan.Inference(shape, memplan.Batch{Rows: model.BatchBucket(b, b), SeqLens: []int{m.MaxSeqLength}}, engine, held)
+	}
+	est := estimate(batch)
+	if skip || os.Getenv(trainlib.SkipMemoryCheckEnv) == "1" {
+		fmt.Fprintf(log, "encode: memory check skipped: the estimated peak is %s, with %s available\n", est, avail)
+		return nil
+	}
+	if est.Total <= avail.Budget() {
+		return nil
+	}
+	fix := "a machine or container with more memory"
+	if b := memplan.Largest(batch-1, func(n int) bool { return estimate(n).Total <= avail.Budget() }); b > 0 {
+		fix = fmt.Sprintf("--batch-size %d (or a smaller --chunk-size)", b)
+	}
+	return fmt.Errorf("not enough memory: encoding batches of %d texts of up to %d tokens on %s needs about %s, but %s is available; use %s, or start anyway with --skip-memory-check (%s=1)",
+		batch, m.MaxSeqLength, engine, est, avail, fix, trainlib.SkipMemoryCheckEnv)
 }

@@ -23,6 +23,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "YAML or JSON run description: model, train_dataset, eval_dataset, loss, evaluator, args (required)")
 	resume := fs.String("resume", "", "continue from a checkpoint folder, \"latest\" (the newest in output_dir) or \"latest-valid\" (the newest whose files match its SHA256SUMS)")
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
+	skipMemory := fs.Bool("skip-memory-check", false, "start even when the estimated peak memory exceeds what is available (skip_memory_check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +37,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	targs, err := trainlib.TrainingArgumentsFromMap(*cfgPath+": args", rc.Args)
 	if err != nil {
 		return err
+	}
+	if *skipMemory {
+		targs.SkipMemoryCheck = true
 	}
 	m, err := model.Load(rc.Model, model.WithLogger(stderr))
 	if err != nil {
