@@ -6,22 +6,22 @@
 //
 // The peak resident memory of the process is the sum of four parts:
 //
-//	peak = runtime + copies·W + trained·T + activations
+//		peak = runtime + copies·W + trained·T + activations
 //
-//   - runtime: the Go runtime, the tokenizer, the datasets and, with XLA, the PJRT plugin;
-//   - W = 4·P bytes, the float32 weights of the P parameters. A training step holds several copies:
-//     the host tensors, the graph's inputs and its outputs (the updated weights), and the engine's
-//     reuse pools; inference holds about two;
-//   - T = 4·P_t bytes, for the P_t trained parameters (P_t = P, or the LoRA matrices only): their
-//     gradients, AdamW's two moments (inputs and updated outputs) and the clipping temporaries;
-//   - activations: what the backward pass needs from the forward pass, per text column c of a
-//     batch of B rows padded to L_c tokens, per layer (hidden size H, feed-forward size I, n heads):
+//	  - runtime: the Go runtime, the tokenizer, the datasets and, with XLA, the PJRT plugin;
+//	  - W = 4·P bytes, the float32 weights of the P parameters. A training step holds several copies:
+//	    the host tensors, the graph's inputs and its outputs (the updated weights), and the engine's
+//	    reuse pools; inference holds about two;
+//	  - T = 4·P_t bytes, for the P_t trained parameters (P_t = P, or the LoRA matrices only): their
+//	    gradients, AdamW's two moments (inputs and updated outputs) and the clipping temporaries;
+//	  - activations: what the backward pass needs from the forward pass, per text column c of a
+//	    batch of B rows padded to L_c tokens, per layer (hidden size H, feed-forward size I, n heads):
 //
-//     B · L_c · (a_H·H + a_I·I + a_A·n·L_c) float32 values,
+//	    B · L_c · (a_H·H + a_I·I + a_A·n·L_c) float32 values,
 //
-//     the linear layers' inputs and outputs, LayerNorm and dropout values (∝ H and I), and the
-//     attention scores and probabilities (∝ n·L_c). Inference keeps only the live values of one
-//     layer at a time.
+//	    the linear layers' inputs and outputs, LayerNorm and dropout values (∝ H and I), and the
+//	    attention scores and probabilities (∝ n·L_c). Inference keeps only the live values of one
+//	    layer at a time.
 //
 // The coefficients differ by engine and are calibrated by measurement (see the calibration
 // below and docs/reliability.md): the pure-Go engine allocates every tensor on the Go heap, where
