@@ -71,6 +71,9 @@ func readParquetFrom(r io.ReaderAt, size int64, name string, keep []string) (d *
 	root := pf.Root()
 	nrows := int(pf.NumRows())
 	if len(root.Columns()) == 0 {
+		if nrows == 0 {
+			return newDataset(nil, nil), nil, nil // an empty table, as pyarrow writes and reads it
+		}
 		return nil, nil, fmt.Errorf("%s: the Parquet file has no columns", name)
 	}
 	var names []string
