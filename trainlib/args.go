@@ -80,6 +80,10 @@ type TrainingArguments struct {
 	// RunName labels the run in charts and logs (default: the output folder name).
 	RunName string `json:"run_name" yaml:"run_name"`
 
+	// SkipMemoryCheck starts the run even when its estimated peak memory exceeds what is available
+	// (see package memplan); also EMBEDTUNE_SKIP_MEMORY_CHECK=1. embedtune's own argument.
+	SkipMemoryCheck bool `json:"skip_memory_check" yaml:"skip_memory_check"`
+
 	// set records the keys present in a decoded file (zero values there are literal).
 	set map[string]bool
 }

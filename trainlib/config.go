@@ -79,7 +79,7 @@ func LoadRunConfig(path string) (*RunConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeRunConfig(path, data)
+	return ParseRunConfig(path, data)
 }
 
 // RunConfigFromMap builds a run config from a decoded YAML/JSON mapping (e.g. a run config with a
@@ -89,11 +89,12 @@ func RunConfigFromMap(name string, m map[string]any) (*RunConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return decodeRunConfig(name, data)
+	return ParseRunConfig(name, data)
 }
 
-// decodeRunConfig decodes YAML or JSON strictly and checks the required keys.
-func decodeRunConfig(name string, data []byte) (*RunConfig, error) {
+// ParseRunConfig decodes a YAML or JSON run description strictly and checks the required keys; name
+// labels errors (the file's path).
+func ParseRunConfig(name string, data []byte) (*RunConfig, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	var c RunConfig

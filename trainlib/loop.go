@@ -185,7 +185,7 @@ func (r *run) interrupt(cause error) error {
 	}
 	where := "no step was completed"
 	if s.GlobalStep > 0 {
-		where = fmt.Sprintf("checkpoint %s written; continue with ResumeFrom(\"latest\")", filepath.Join(r.a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep)))
+		where = fmt.Sprintf("checkpoint %s written; continue with ResumeFrom(\"latest\") (CLI: --resume latest)", filepath.Join(r.a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep)))
 	}
 	return fmt.Errorf("%w at step %d (%v): %s", ErrInterrupted, s.GlobalStep, cause, where)
 }
@@ -238,7 +238,7 @@ func (r *run) finish() (*TrainOutput, error) {
 	metrics["epoch"] = s.Epoch
 	r.card.finish(s, a)
 	if err := r.model.Save(a.OutputDir); err != nil {
-		return nil, fmt.Errorf("saving the final model: %w", err)
+		return nil, fmt.Errorf("saving the final model to %s: %w", a.OutputDir, err)
 	}
 	out := &TrainOutput{GlobalStep: s.GlobalStep, TrainingLoss: trainLoss, Metrics: metrics}
 	for _, cb := range r.cbs {

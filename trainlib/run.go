@@ -55,6 +55,7 @@ type run struct {
 	sched         func(int) float64
 	epochs        [][]int // micro-batches of the current epoch
 	epochIdx      int
+	microPerEpoch int
 	stepsPerEpoch int
 	nonEmbParams  float64
 	start         time.Time
@@ -62,6 +63,7 @@ type run struct {
 	lastSaved     int
 	stop          func(*TrainerState) bool // StopWhen, or nil
 	card          *cardRecorder
+	unlock        func() // releases output_dir's lock
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
@@ -97,6 +99,7 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 		return nil, err
 	}
 	microPerEpoch := len(r.samp.Batches(0))
+	r.microPerEpoch = microPerEpoch
 	if microPerEpoch == 0 {
 		return nil, fmt.Errorf("the train dataset (%d rows) gives no batch of %d rows (dataloader_drop_last=%v)", j.trainDataset.Len(), a.PerDeviceTrainBatchSize, a.DataloaderDropLast)
 	}
@@ -139,17 +142,27 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 	cfg := j.model.Config
 	r.nonEmbParams = float64(j.model.Weights.NumParams() - cfg.VocabSize*cfg.HiddenSize - cfg.MaxPositionEmbeddings*cfg.HiddenSize - cfg.TypeVocabSize*cfg.HiddenSize)
 
+	if err := r.checkMemory(); err != nil {
+		return nil, err
+	}
+	unlock, err := lockOutputDir(a.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	r.unlock = unlock
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
 	existing, err := listCheckpoints(a.OutputDir)
 	if err != nil {
 		return nil, err
 	}
 	if call.resume != "" {
-		path := call.resume
-		if path == "latest" {
-			if len(existing) == 0 {
-				return nil, fmt.Errorf("resume from latest: no %s* folder in %s", checkpointPrefix, a.OutputDir)
-			}
-			path = existing[len(existing)-1]
+		path, err := resumeCheckpoint(call.resume, a.OutputDir, existing, r.logf)
+		if err != nil {
+			return nil, err
 		}
 		if err := r.restore(path); err != nil {
 			return nil, err
@@ -164,9 +177,6 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 				return nil, err
 			}
 		}
-	}
-	if err := os.MkdirAll(a.OutputDir, 0o755); err != nil {
-		return nil, err
 	}
 	// Temporary folders of checkpoints a killed run was writing.
 	if stale, _ := filepath.Glob(filepath.Join(a.OutputDir, "."+checkpointPrefix+"*.tmp-*")); len(stale) > 0 {

@@ -101,12 +101,6 @@ func (s *Sweep) keepBest(i int) error {
 	})
 }
 
-// fileExists reports whether path exists.
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // copyTree copies the entries of src that keep (by name, at the top level) accepts into dst.
 func copyTree(src, dst string, keep func(name string) bool) error {
 	entries, err := os.ReadDir(src)

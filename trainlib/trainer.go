@@ -122,8 +122,10 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 // TrainOption configures one Train call.
 type TrainOption func(*trainCall)
 
-// ResumeFrom continues from a checkpoint folder, or from the newest checkpoint of output_dir
-// when path is "latest".
+// ResumeFrom continues from a checkpoint folder, from the newest checkpoint of output_dir when path
+// is "latest", or from the newest one that verifies when it is "latest-valid" ([ResumeLatestValid]).
+// A checkpoint whose files differ from its SHA256SUMS (truncated, damaged, changed) is refused, naming
+// the file.
 func ResumeFrom(path string) TrainOption { return func(c *trainCall) { c.resume = path } }
 
 // StopWhen ends training early, like a transformers callback setting control.should_training_stop:
@@ -153,6 +155,7 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 		return nil, err
 	}
 	defer r.st.release()
+	defer r.unlock()
 	return r.loop()
 }
 

@@ -17,12 +17,13 @@ import (
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
-// runTrain: embedtune train --config run.yaml [--resume latest|DIR].
+// runTrain: embedtune train --config run.yaml [--resume latest|latest-valid|DIR].
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("train", "--config run.yaml [--resume latest|CHECKPOINT]", stderr)
+	fs := newFlagSet("train", "--config run.yaml [--resume latest|latest-valid|CHECKPOINT]", stderr)
 	cfgPath := fs.String("config", "", "YAML or JSON run description: model, train_dataset, eval_dataset, loss, evaluator, args (required)")
-	resume := fs.String("resume", "", "continue from a checkpoint folder, or \"latest\" (the newest in output_dir)")
+	resume := fs.String("resume", "", "continue from a checkpoint folder, \"latest\" (the newest in output_dir) or \"latest-valid\" (the newest whose files match its SHA256SUMS)")
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
+	skipMemory := fs.Bool("skip-memory-check", false, "start even when the estimated peak memory exceeds what is available (skip_memory_check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -32,6 +33,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	rc, err := trainlib.LoadRunConfig(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if *skipMemory {
+		if rc.Args == nil {
+			rc.Args = map[string]any{}
+		}
+		rc.Args["skip_memory_check"] = true
 	}
 	tr, err := rc.NewTrainer(stderr, []model.Option{model.WithLogger(stderr)})
 	if err != nil {
