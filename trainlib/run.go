@@ -34,8 +34,9 @@ type job struct {
 
 // trainCall holds the options of one Train call.
 type trainCall struct {
-	ctx    context.Context
-	resume string
+	ctx          context.Context
+	resume       string
+	abandonSteps bool // InterruptInFlight
 }
 
 // run holds the state of one Train call; its methods are the loop (loop.go), evaluation (evaluate.go) and
@@ -112,6 +113,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 	if r.st, err = newStepper(j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
 		return nil, err
 	}
+	r.st.keepInputs = call.abandonSteps
 	r.ts = &trainState{lossScale: r.rs.LossScale}
 	params := j.model.GraphParams()
 	for _, i := range r.st.train {

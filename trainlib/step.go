@@ -1,6 +1,7 @@
 package trainlib
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -49,6 +50,8 @@ type stepper struct {
 	decay        []bool
 
 	fused, accum, update, eval *graph.Exec
+	// keepInputs turns donation off (InterruptInFlight).
+	keepInputs bool
 }
 
 func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingArguments, numCols int, hasLabels bool, computeDType dtypes.DType) (*stepper, error) {
@@ -215,8 +218,12 @@ func (s *stepper) batchArgs(args []any, b *batchTensors) []any {
 	return args
 }
 
-// donate marks a tensor's buffer as reusable by the computation (it must not be used afterwards).
+// donate marks a tensor's buffer as reusable by the computation (it must not be used afterwards),
+// unless keepInputs is set (the run may abandon a step and then needs the step's inputs intact).
 func (s *stepper) donate(t *tensors.Tensor) any {
+	if s.keepInputs {
+		return t
+	}
 	d, err := graph.DonateTensorBuffer(t, s.m.Backend(), 0)
 	if err != nil {
 		return t
@@ -226,7 +233,7 @@ func (s *stepper) donate(t *tensors.Tensor) any {
 
 // trainState holds the optimizer state between steps.
 type trainState struct {
-	m, v, acc []*tensors.Tensor
+	m, v      []*tensors.Tensor
 	rng       *tensors.Tensor
 	lossScale float64
 	// scalerGrowth counts consecutive finite fp16 steps (GradScaler growth tracker).
@@ -240,8 +247,18 @@ type stepResult struct {
 	finite   bool
 }
 
-// runStep performs one optimizer step over the micro-batches (len == accumulation steps).
-func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+// errStepAbandoned is runStep's error for a step the run gave up (InterruptInFlight).
+var errStepAbandoned = errors.New("training step abandoned")
+
+// runStep performs one optimizer step over the micro-batches (len == accumulation steps). It changes
+// nothing — model weights, AdamW moments, RNG — until the step's results are all computed; then it
+// applies them through commit (nil: at once). A commit that returns false (the run abandoned the step,
+// see InterruptInFlight) discards them, and runStep returns errStepAbandoned. Without keepInputs the
+// step's inputs are donated to the computation (their buffers reused), so a step cannot be abandoned.
+func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int, commit func(apply func()) bool) (stepResult, error) {
+	if commit == nil {
+		commit = func(apply func()) bool { apply(); return true }
+	}
 	params := s.m.GraphParams()
 	t := len(s.train)
 	isTrained := make([]bool, len(params))
@@ -250,6 +267,12 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	}
 	scale := float32(st.lossScale)
 	var res stepResult
+	discard := func(outs []*tensors.Tensor) (stepResult, error) {
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+		return res, errStepAbandoned
+	}
 	if s.fused != nil {
 		args := make([]any, 0, len(params)+2*t+4+s.batchInputs())
 		for i, p := range params {
@@ -271,39 +294,41 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 		if err != nil {
 			return res, err
 		}
-		s.m.SetGraphParams(s.train, outs[:t])
-		copy(st.m, outs[t:2*t])
-		copy(st.v, outs[2*t:3*t])
-		st.rng = outs[3*t]
+		if !commit(func() {
+			s.m.SetGraphParams(s.train, outs[:t])
+			copy(st.m, outs[t:2*t])
+			copy(st.v, outs[2*t:3*t])
+			st.rng = outs[3*t]
+		}) {
+			return discard(outs)
+		}
 		res.loss = scalar(outs[3*t+1])
 		res.gradNorm = scalar(outs[3*t+2])
 		res.finite = scalar(outs[3*t+3]) != 0
 		return res, nil
 	}
-	for _, x := range st.acc {
-		x.FinalizeAll()
-	}
-	st.acc = make([]*tensors.Tensor, t)
+	acc := make([]*tensors.Tensor, t)
 	for k, i := range s.train {
-		st.acc[k] = tensors.FromShape(params[i].Shape())
+		acc[k] = tensors.FromShape(params[i].Shape())
 	}
+	rng := st.rng
 	lossSum := 0.0
 	for _, b := range batches {
 		args := make([]any, 0, len(params)+t+2+s.batchInputs())
 		for _, p := range params {
 			args = append(args, p)
 		}
-		for _, x := range st.acc {
+		for _, x := range acc {
 			args = append(args, s.donate(x))
 		}
-		args = append(args, s.donate(st.rng), scale)
+		args = append(args, s.donate(rng), scale)
 		args = s.batchArgs(args, b)
 		outs, err := s.accum.Exec(args...)
 		if err != nil {
 			return res, err
 		}
-		copy(st.acc, outs[:t])
-		st.rng = outs[t]
+		copy(acc, outs[:t])
+		rng = outs[t]
 		lossSum += scalar(outs[t+1])
 	}
 	res.loss = lossSum / float64(len(batches))
@@ -311,20 +336,24 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	for _, i := range s.train {
 		args = append(args, s.donate(params[i]))
 	}
-	for _, group := range [][]*tensors.Tensor{st.m, st.v, st.acc} {
+	for _, group := range [][]*tensors.Tensor{st.m, st.v, acc} {
 		for _, x := range group {
 			args = append(args, s.donate(x))
 		}
 	}
-	st.acc = nil
 	args = append(args, float32(lr), float32(adamStep), scale)
 	outs, err := s.update.Exec(args...)
 	if err != nil {
 		return res, err
 	}
-	s.m.SetGraphParams(s.train, outs[:t])
-	copy(st.m, outs[t:2*t])
-	copy(st.v, outs[2*t:3*t])
+	if !commit(func() {
+		s.m.SetGraphParams(s.train, outs[:t])
+		copy(st.m, outs[t:2*t])
+		copy(st.v, outs[2*t:3*t])
+		st.rng = rng
+	}) {
+		return discard(append(outs, rng))
+	}
 	res.gradNorm = scalar(outs[3*t])
 	res.finite = scalar(outs[3*t+1]) != 0 && finite(res.loss)
 	return res, nil
