@@ -122,17 +122,26 @@ type Stats struct {
 	Evicted int
 }
 
-// DefaultDir returns $EMBEDTUNE_CACHE_DIR, else <user cache dir>/embedtune/memo
-// (~/.cache/embedtune/memo on Linux).
+// BaseDir returns embedtune's cache folder, <user cache dir>/embedtune (~/.cache/embedtune on Linux),
+// which holds this store (memo/), fetched models (models/), assets (assets/) and derived data (data/).
+func BaseDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cache: no user cache folder (%v): set HOME or XDG_CACHE_HOME", err)
+	}
+	return filepath.Join(base, "embedtune"), nil
+}
+
+// DefaultDir returns $EMBEDTUNE_CACHE_DIR, else BaseDir()/memo (~/.cache/embedtune/memo on Linux).
 func DefaultDir() (string, error) {
 	if v := strings.TrimSpace(os.Getenv(DirEnv)); v != "" {
 		return v, nil
 	}
-	base, err := os.UserCacheDir()
+	base, err := BaseDir()
 	if err != nil {
-		return "", fmt.Errorf("cache: no user cache folder (%v): set %s", err, DirEnv)
+		return "", fmt.Errorf("%w, or %s", err, DirEnv)
 	}
-	return filepath.Join(base, "embedtune", "memo"), nil
+	return filepath.Join(base, "memo"), nil
 }
 
 // DefaultMax returns the cap set by $EMBEDTUNE_CACHE_MAX, else DefaultMaxBytes.
