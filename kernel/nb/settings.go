@@ -37,9 +37,20 @@ type Config struct {
 	// full fine-tuning: the tutorial's r=8, lora_alpha=32, lora_dropout=0.1 on query and value (PEFT's
 	// targets for BERT), each overridable.
 	LoRA *trainlib.LoRAConfig
+	// Examples are questions to compare the base and fine-tuned models on: the tutorial's ("What is the
+	// capital of India?" and a few like it) with its dataset, questions about SQuAD's articles with SQuAD
+	// pairs (a file or folder named *squad*), none with other data.
+	Examples []string
 	// Offline explains the offline defaults in use ("" when none).
 	Offline string
 }
+
+var (
+	tutorialExamples = []string{"What is the capital of India?", "Who was the first Prime Minister of India?",
+		"Which is the longest river in India?", "When did India become independent?"}
+	squadExamples = []string{"Which team won Super Bowl 50?", "Which river flows through Warsaw?",
+		"Who developed the alternating current induction motor?", "What is the largest rainforest in the world?"}
+)
 
 // Settings reads the notebook settings from the environment:
 //
@@ -122,6 +133,12 @@ func SettingsFrom(getenv func(string) string) (*Config, error) {
 	if len(notes) > 0 {
 		c.Offline = "the Hub is off (HF_HUB_OFFLINE / EMBEDTUNE_OFFLINE) and the tutorial's files are not cached: " +
 			strings.Join(notes, "; ")
+	}
+	switch {
+	case c.Dataset == TutorialDataset:
+		c.Examples = tutorialExamples
+	case strings.Contains(strings.ToLower(filepath.Base(c.Dataset)), "squad"):
+		c.Examples = squadExamples
 	}
 	if c.LoRA, err = loraFrom(getenv); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/embedtune/embedtune/trainlib/cache"
 )
@@ -14,19 +15,24 @@ const embeddingsKind = "embeddings"
 
 // CachedEncoder encodes like its model, through an on-disk cache of embeddings (package cache):
 // each Encode, EncodeQuery or EncodeDocument call is stored under a key that hashes the model's
-// Fingerprint (weights, tokenizer, max_seq_length, pooling, …), the resolved prompt (EncodeQuery's
-// and EncodeDocument's task prompts included), Normalize, TruncateDim and the texts, so the same call — in this process or a later one —
-// returns the stored embeddings without running the model. Anything that changes the result
-// changes the key; BatchSize, Progress and Context do not.
+// Fingerprint (weights, tokenizer, max_seq_length, pooling, prompts, …), the call (encode, query or
+// document), its Prompt, PromptName, Normalize and TruncateDim, and the texts, so the same call — in
+// this process or a later one — returns the stored embeddings without running the model. Anything
+// that changes the result changes the key; BatchSize, Progress and Context do not.
 //
 // It implements the interfaces evaluators use (evaluation.Encoder, QueryEncoder, DocumentEncoder,
 // SimilarityNamer), so evaluators, CompareRetrieval and hard-negative mining take it in place of the
-// model. The fingerprint is taken once, by NewCachedEncoder: make a new CachedEncoder after the
-// weights change (training).
+// model. The fingerprint is taken when the encoder is made: make a new one after the weights change
+// (training). NewLazyCachedEncoder makes one whose model is loaded only when an embedding is missing
+// from the cache.
 type CachedEncoder struct {
-	m           *SentenceTransformer
 	store       *cache.Store
 	fingerprint string
+	similarity  string
+	load        func() (*SentenceTransformer, error)
+
+	mu sync.Mutex
+	m  *SentenceTransformer
 }
 
 // NewCachedEncoder fingerprints m (reading every weight) and returns its cached encoder.
@@ -38,46 +44,59 @@ func NewCachedEncoder(m *SentenceTransformer, store *cache.Store) (*CachedEncode
 	if err != nil {
 		return nil, err
 	}
-	return &CachedEncoder{m: m, store: store, fingerprint: fp}, nil
+	return &CachedEncoder{m: m, store: store, fingerprint: fp, similarity: m.SimilarityFn}, nil
 }
 
-// Model returns the wrapped model.
-func (c *CachedEncoder) Model() *SentenceTransformer { return c.m }
+// NewLazyCachedEncoder returns a cached encoder for the model with the given Fingerprint and
+// similarity_fn_name, which load returns when an embedding is not in the cache (once; its error is
+// returned by the encode call). The caller vouches that load gives a model of that fingerprint.
+func NewLazyCachedEncoder(fingerprint, similarityFn string, load func() (*SentenceTransformer, error), store *cache.Store) *CachedEncoder {
+	return &CachedEncoder{store: store, fingerprint: fingerprint, similarity: similarityFn, load: load}
+}
+
+// Model returns the model, loading it if needed.
+func (c *CachedEncoder) Model() (*SentenceTransformer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		m, err := c.load()
+		if err != nil {
+			return nil, err
+		}
+		c.m = m
+	}
+	return c.m, nil
+}
 
 // Fingerprint returns the model fingerprint the cache keys use.
 func (c *CachedEncoder) Fingerprint() string { return c.fingerprint }
 
 // SimilarityFnName returns the model's similarity_fn_name.
-func (c *CachedEncoder) SimilarityFnName() string { return c.m.SimilarityFn }
+func (c *CachedEncoder) SimilarityFnName() string { return c.similarity }
 
 // Encode is the model's Encode, cached.
 func (c *CachedEncoder) Encode(texts []string, opts *EncodeOptions) ([][]float32, error) {
-	return c.cached(texts, opts)
+	return c.cached("encode", texts, opts, (*SentenceTransformer).Encode)
 }
 
 // EncodeQuery is the model's EncodeQuery, cached.
 func (c *CachedEncoder) EncodeQuery(texts []string, opts *EncodeOptions) ([][]float32, error) {
-	return c.cached(texts, c.m.withTaskPrompt(opts, "query"))
+	return c.cached("query", texts, opts, (*SentenceTransformer).EncodeQuery)
 }
 
 // EncodeDocument is the model's EncodeDocument, cached.
 func (c *CachedEncoder) EncodeDocument(texts []string, opts *EncodeOptions) ([][]float32, error) {
-	return c.cached(texts, c.m.withTaskPrompt(opts, "document", "passage", "corpus"))
+	return c.cached("document", texts, opts, (*SentenceTransformer).EncodeDocument)
 }
 
-func (c *CachedEncoder) cached(texts []string, opts *EncodeOptions) ([][]float32, error) {
+func (c *CachedEncoder) cached(call string, texts []string, opts *EncodeOptions,
+	encode func(*SentenceTransformer, []string, *EncodeOptions) ([][]float32, error)) ([][]float32, error) {
 	var o EncodeOptions
 	if opts != nil {
 		o = *opts
 	}
-	if len(texts) == 0 {
-		return c.m.Encode(texts, &o)
-	}
-	prompt, err := c.m.ResolvePrompt(o.Prompt, o.PromptName)
-	if err != nil {
-		return nil, err
-	}
-	settings, _ := json.Marshal(map[string]any{"prompt": prompt, "normalize": o.Normalize, "truncate_dim": o.TruncateDim})
+	settings, _ := json.Marshal(map[string]any{"call": call, "prompt": o.Prompt, "prompt_name": o.PromptName,
+		"normalize": o.Normalize, "truncate_dim": o.TruncateDim})
 	textsJSON, _ := json.Marshal(texts)
 	key := cache.NewKey(embeddingsKind, []byte(c.fingerprint), settings, textsJSON)
 	if data, ok, err := c.store.Get(key); err != nil {
@@ -87,7 +106,11 @@ func (c *CachedEncoder) cached(texts []string, opts *EncodeOptions) ([][]float32
 			return emb, nil
 		}
 	}
-	emb, err := c.m.Encode(texts, &o)
+	m, err := c.Model()
+	if err != nil {
+		return nil, err
+	}
+	emb, err := encode(m, texts, &o)
 	if err != nil {
 		return nil, err
 	}

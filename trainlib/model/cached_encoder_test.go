@@ -115,17 +115,38 @@ func TestCachedEncoderReturnsStoredEmbeddings(t *testing.T) {
 	if store.Stats().Misses != before+1 {
 		t.Error("a sub-list was served from the whole list's entry")
 	}
-	// EncodeQuery with the model's query prompt is Encode with that prompt: one entry serves both.
+	// EncodeQuery uses the model's query prompt: its own entry, the model's numbers.
 	loaded.Prompts = map[string]string{"query": "query: "}
 	c3, _ := model.NewCachedEncoder(loaded, store)
 	q, _ := c3.EncodeQuery(texts, nil)
-	hits := store.Stats().Hits
-	viaPrompt, _ := c3.Encode(texts, &model.EncodeOptions{Prompt: "query: "})
-	if store.Stats().Hits != hits+1 {
-		t.Error("Encode with the query prompt did not reuse EncodeQuery's entry")
+	direct, _ := loaded.EncodeQuery(texts, nil)
+	sameEmbeddings(t, q, direct, 0)
+	plain, _ := c3.Encode(texts, nil)
+	if sameVectors(q, plain) {
+		t.Error("EncodeQuery returned Encode's embeddings (the query prompt was dropped)")
 	}
-	sameEmbeddings(t, q, viaPrompt, 0)
-	if c3.SimilarityFnName() != loaded.SimilarityFn || c3.Model() != loaded {
+	if m, _ := c3.Model(); c3.SimilarityFnName() != loaded.SimilarityFn || m != loaded {
 		t.Error("wrapper accessors")
 	}
+
+	// A lazy encoder loads its model only for a miss.
+	loads := 0
+	lazy := model.NewLazyCachedEncoder(c2.Fingerprint(), "cosine", func() (*model.SentenceTransformer, error) { loads++; return loaded, nil }, store)
+	if _, err := lazy.Encode(texts, nil); err != nil || loads != 0 {
+		t.Fatalf("lazy encoder on a hit: err %v, %d loads", err, loads)
+	}
+	if _, err := lazy.Encode([]string{"a text never encoded"}, nil); err != nil || loads != 1 {
+		t.Fatalf("lazy encoder on a miss: err %v, %d loads", err, loads)
+	}
+}
+
+func sameVectors(a, b [][]float32) bool {
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				return false
+			}
+		}
+	}
+	return true
 }
