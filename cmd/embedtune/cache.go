@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -12,53 +10,51 @@ import (
 
 // runCache dispatches `embedtune cache info|clear`.
 func runCache(args []string, stdout, stderr io.Writer) error {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: embedtune cache <info|clear> [KIND]")
-		fmt.Fprintln(stderr, "\n  info         the cache folder, its size cap, and its entries by kind (JSON)")
-		fmt.Fprintln(stderr, "  clear [KIND] remove every entry (or those of one kind: embeddings, eval, datasets, ...)")
-		fmt.Fprintf(stderr, "\nThe folder is $%s (default ~/.cache/embedtune/memo); $%s sets the cap (e.g. 2GiB).\n", cache.DirEnv, cache.MaxEnv)
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return errors.New("missing sub-command: info or clear")
-		}
-		return flag.ErrHelp
+	return dispatch(args, stdout, stderr, fmt.Sprintf(`usage: embedtune cache <info|clear> [KIND]
+
+  info         the cache folder, its size cap, and its entries by kind (JSON)
+  clear [KIND] remove every entry (or those of one kind: embeddings, eval, datasets, ...)
+
+The folder is $%s (default ~/.cache/embedtune/memo); $%s sets the cap (e.g. 2GiB).
+`, cache.DirEnv, cache.MaxEnv), subcommand{"info", runCacheInfo}, subcommand{"clear", runCacheClear})
+}
+
+func runCacheInfo(args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("info takes no argument, got %q", args[0])
 	}
 	s, err := cache.Default()
 	if err != nil {
 		return err
 	}
-	switch args[0] {
-	case "info":
-		if len(args) > 1 {
-			return fmt.Errorf("info takes no argument, got %q", args[1])
-		}
-		u, err := s.Usage()
-		if err != nil {
-			return err
-		}
-		if u.Kinds == nil {
-			u.Kinds = []cache.KindUsage{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(u)
-	case "clear":
-		kind := ""
-		if len(args) > 2 {
-			return fmt.Errorf("clear takes at most one KIND, got %q", args[1:])
-		}
-		if len(args) == 2 {
-			kind = args[1]
-		}
-		n, b, err := s.Clear(kind)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "removed %d entries (%d bytes) from %s\n", n, b, s.Dir)
-		return nil
+	u, err := s.Usage()
+	if err != nil {
+		return err
 	}
-	usage()
-	return fmt.Errorf("unknown sub-command %q: want info or clear", args[0])
+	if u.Kinds == nil {
+		u.Kinds = []cache.KindUsage{}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(u)
+}
+
+func runCacheClear(args []string, stdout, _ io.Writer) error {
+	if len(args) > 1 {
+		return fmt.Errorf("clear takes at most one KIND, got %q", args)
+	}
+	kind := ""
+	if len(args) == 1 {
+		kind = args[0]
+	}
+	s, err := cache.Default()
+	if err != nil {
+		return err
+	}
+	n, b, err := s.Clear(kind)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "removed %d entries (%d bytes) from %s\n", n, b, s.Dir)
+	return nil
 }

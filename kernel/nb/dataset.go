@@ -56,30 +56,36 @@ func loadDataset(source, split string) (*trainlib.Dataset, error) {
 }
 
 // parquetBytes and readParquet round-trip a dataset through a temporary Parquet file.
-func parquetBytes(ds *trainlib.Dataset) ([]byte, error) {
-	dir, err := os.MkdirTemp("", "embedtune-ds-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	p := filepath.Join(dir, "d.parquet")
-	if err := ds.Save(p); err != nil {
-		return nil, err
-	}
-	return os.ReadFile(p)
+func parquetBytes(ds *trainlib.Dataset) (data []byte, err error) {
+	err = inTempFile("d.parquet", func(p string) error {
+		if err := ds.Save(p); err != nil {
+			return err
+		}
+		data, err = os.ReadFile(p)
+		return err
+	})
+	return data, err
 }
 
-func readParquet(data []byte) (*trainlib.Dataset, error) {
-	dir, err := os.MkdirTemp("", "embedtune-ds-")
+func readParquet(data []byte) (ds *trainlib.Dataset, err error) {
+	err = inTempFile("d.parquet", func(p string) error {
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			return err
+		}
+		ds, err = trainlib.LoadDataset(p)
+		return err
+	})
+	return ds, err
+}
+
+// inTempFile calls f with the path of a file named name in a temporary folder, removed afterwards.
+func inTempFile(name string, f func(path string) error) error {
+	dir, err := os.MkdirTemp("", "embedtune-nb-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(dir)
-	p := filepath.Join(dir, "d.parquet")
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return nil, err
-	}
-	return trainlib.LoadDataset(p)
+	return f(filepath.Join(dir, name))
 }
 
 // squadPairs returns the offline dataset: question/passage pairs of SQuAD v1.1 dev (670 passages, the

@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -72,23 +73,46 @@ type Key struct {
 	sum  [sha256.Size]byte
 }
 
-// NewKey hashes kind and parts, each prefixed with its length. kind is also the entry's folder, so
-// it must be a short lowercase name ([a-z0-9_-]).
+// NewKey hashes kind and parts, each prefixed with its length (see Hash). kind is also the entry's
+// folder, so it must be a short lowercase name ([a-z0-9_-]).
 func NewKey(kind string, parts ...[]byte) Key {
-	h := sha256.New()
-	write := func(b []byte) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	write([]byte(kind))
+	h := NewHash()
+	h.Part([]byte(kind))
 	for _, p := range parts {
-		write(p)
+		h.Part(p)
 	}
-	k := Key{kind: kind}
-	h.Sum(k.sum[:0])
-	return k
+	return Key{kind: kind, sum: h.Sum()}
+}
+
+// Hash is the length-prefixed SHA-256 that keys and content fingerprints (model.SentenceTransformer's,
+// evaluation.InformationRetrievalEvaluator's) are made of: each Part is written as its length (8 bytes,
+// little-endian) then its bytes, so moving bytes from one part to the next changes the sum.
+type Hash struct{ h hash.Hash }
+
+// NewHash starts a Hash.
+func NewHash() *Hash { return &Hash{h: sha256.New()} }
+
+// Part adds one part.
+func (h *Hash) Part(p []byte) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(p)))
+	h.h.Write(n[:])
+	h.h.Write(p)
+}
+
+// PartString adds one part given as a string.
+func (h *Hash) PartString(s string) { h.Part([]byte(s)) }
+
+// Sum returns the SHA-256 of the parts so far.
+func (h *Hash) Sum() (sum [sha256.Size]byte) {
+	h.h.Sum(sum[:0])
+	return sum
+}
+
+// Hex returns Sum in hexadecimal.
+func (h *Hash) Hex() string {
+	s := h.Sum()
+	return hex.EncodeToString(s[:])
 }
 
 // Kind returns the key's kind.

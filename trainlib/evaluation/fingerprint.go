@@ -1,11 +1,10 @@
 package evaluation
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"slices"
+
+	"github.com/embedtune/embedtune/trainlib/cache"
 )
 
 // Fingerprint returns a hex SHA-256 of everything the evaluator's metrics depend on besides the model:
@@ -13,13 +12,8 @@ import (
 // prompts and truncate_dim (not batch or chunk sizes, which do not change the metrics). Paired with
 // the model's fingerprint (model.SentenceTransformer.Fingerprint) it keys cached evaluation results.
 func (e *InformationRetrievalEvaluator) Fingerprint() string {
-	h := sha256.New()
-	part := func(s string) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
+	h := cache.NewHash()
+	part := h.PartString
 	o := e.opts
 	settings, _ := json.Marshal(map[string]any{"name": o.Name, "k": o.KValues, "score_functions": o.ScoreFunctions,
 		"main_score_function": o.MainScoreFunction, "query_prompt": o.QueryPrompt, "query_prompt_name": o.QueryPromptName,
@@ -43,5 +37,5 @@ func (e *InformationRetrievalEvaluator) Fingerprint() string {
 		part(c)
 		part(e.corpusTexts[i])
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return h.Hex()
 }

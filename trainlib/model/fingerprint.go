@@ -1,12 +1,11 @@
 package model
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+
+	"github.com/embedtune/embedtune/trainlib/cache"
 )
 
 // fingerprintVersion changes whenever the meaning of an embedding changes for the same inputs (a
@@ -20,13 +19,8 @@ const fingerprintVersion = "embedtune-model-fingerprint-1"
 // keys cached embeddings (CachedEncoder). It reads every weight: about 50 ms for all-MiniLM-L6-v2, a
 // quarter of a second for a bge-base-sized model. Call it again after the weights change (training).
 func (m *SentenceTransformer) Fingerprint() (string, error) {
-	h := sha256.New()
-	part := func(b []byte) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
+	h := cache.NewHash()
+	part := h.Part
 	js := func(what string, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -70,5 +64,5 @@ func (m *SentenceTransformer) Fingerprint() (string, error) {
 			}
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return h.Hex(), nil
 }
