@@ -165,8 +165,9 @@ func (s *stepper) paramArgs(extra int) []any {
 	return args
 }
 
-// runCachedStep performs one optimizer step over the micro-batches with gradient caching.
-func (s *stepper) runCachedStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+// runCachedStep performs one optimizer step over the micro-batches with gradient caching (commit as in
+// runStep; the stages advance st.rng as they go, so a GradCache step is never abandoned).
+func (s *stepper) runCachedStep(st *trainState, batches []*batchTensors, lr float64, adamStep int, commit func(apply func()) bool) (stepResult, error) {
 	params := s.m.GraphParams()
 	t := len(s.train)
 	for _, x := range st.acc {
@@ -186,7 +187,9 @@ func (s *stepper) runCachedStep(st *trainState, batches []*batchTensors, lr floa
 		lossSum += loss
 	}
 	res.loss = lossSum / float64(len(batches))
-	return s.updateFromAccumulated(st, res, lr, adamStep)
+	acc := st.acc
+	st.acc = nil
+	return s.updateFromAccumulated(st, acc, st.rng, res, lr, adamStep, commit)
 }
 
 // accumulateCached adds the gradients of one micro-batch's loss (scaled by st.lossScale and divided

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,9 @@ func (r *run) loop() (*TrainOutput, error) {
 	}
 	if a.EvalOnStart && s.GlobalStep == 0 {
 		if _, err := r.evaluate(); err != nil {
+			if cause := r.ctx.Err(); cause != nil {
+				return nil, r.interrupt(cause)
+			}
 			return nil, err
 		}
 	}
@@ -34,12 +38,17 @@ func (r *run) loop() (*TrainOutput, error) {
 		if err := r.ctx.Err(); err != nil {
 			return nil, r.interrupt(err)
 		}
+		position := r.rs // the data position before this step's batches
 		micro, err := r.nextMicroBatches()
 		if err != nil {
 			return nil, err
 		}
 		lr := a.LearningRate * r.sched(r.rs.SchedulerStep)
-		res, err := r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1)
+		res, err := r.step(micro, lr)
+		if errors.Is(err, errStepAbandoned) {
+			r.rs = position
+			return nil, r.interrupt(fmt.Errorf("%w; step %d, in progress, was abandoned", r.ctx.Err(), s.GlobalStep+1))
+		}
 		if err != nil {
 			return nil, r.stepFailed(err, micro)
 		}
@@ -83,6 +92,9 @@ func (r *run) loop() (*TrainOutput, error) {
 			cb.OnStepEnd(s, a)
 		}
 		if err := r.maybeLogEvalSave(res); err != nil {
+			if cause := r.ctx.Err(); cause != nil { // an evaluation stopped by the interruption
+				return nil, r.interrupt(cause)
+			}
 			return nil, err
 		}
 		if r.stop != nil && r.stop(s) {
@@ -98,6 +110,50 @@ func (r *run) loop() (*TrainOutput, error) {
 		}
 	}
 	return r.finish()
+}
+
+// step runs one optimizer step. With InterruptInFlight the step runs in its own goroutine, and a
+// cancelled context abandons it: the run goes on at once (to write the checkpoint of the last completed
+// step) while the computation finishes in the background, and its results are discarded. The step's
+// inputs were not donated, so the state before it is intact.
+func (r *run) step(micro []*batchTensors, lr float64) (stepResult, error) {
+	if !r.st.keepInputs {
+		return r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1, nil)
+	}
+	var mu sync.Mutex
+	abandoned, committed := false, false
+	commit := func(apply func()) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			return false
+		}
+		apply()
+		committed = true
+		return true
+	}
+	type outcome struct {
+		res stepResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1, commit)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-r.ctx.Done():
+		mu.Lock()
+		abandoned = !committed
+		mu.Unlock()
+		if !abandoned { // It had just finished: keep the step.
+			o := <-done
+			return o.res, o.err
+		}
+		return stepResult{}, errStepAbandoned
+	}
 }
 
 // nextMicroBatches returns the gradient_accumulation_steps micro-batches of the next step,

@@ -35,9 +35,10 @@ type job struct {
 
 // trainCall holds the options of one Train call.
 type trainCall struct {
-	ctx    context.Context
-	resume string
-	stop   func(*TrainerState) bool // StopWhen, or nil
+	ctx          context.Context
+	resume       string
+	stop         func(*TrainerState) bool // StopWhen, or nil
+	abandonSteps bool                     // InterruptInFlight
 }
 
 // run holds the state of one Train call; its methods are the loop (loop.go), evaluation (evaluate.go) and
@@ -128,6 +129,7 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 	if r.st, err = acquireStepper(j.graphs, j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
 		return nil, err
 	}
+	r.st.keepInputs = call.abandonSteps && r.st.gc == nil // a GradCache step always completes
 	r.ts = &trainState{lossScale: r.rs.LossScale}
 	params := j.model.GraphParams()
 	for _, i := range r.st.train {

@@ -2,6 +2,7 @@ package trainlib
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -65,6 +66,8 @@ type stepper struct {
 
 	fused, accum, update, eval *graph.Exec
 	gc                         *gradCache // GradCache losses (gradcache.go); nil otherwise
+	// keepInputs turns donation off (InterruptInFlight).
+	keepInputs bool
 }
 
 // numHyper is the number of hyper… inputs: AdamW's (optim.AdamWConfig.Values), the clipping norm,
@@ -380,8 +383,12 @@ func (s *stepper) batchArgs(args []any, b *batchTensors) []any {
 	return args
 }
 
-// donate marks a tensor's buffer as reusable by the computation (it must not be used afterwards).
+// donate marks a tensor's buffer as reusable by the computation (it must not be used afterwards),
+// unless keepInputs is set (the run may abandon a step and then needs the step's inputs intact).
 func (s *stepper) donate(t *tensors.Tensor) any {
+	if s.keepInputs {
+		return t
+	}
 	d, err := graph.DonateTensorBuffer(t, s.m.Backend(), 0)
 	if err != nil {
 		return t
@@ -391,7 +398,8 @@ func (s *stepper) donate(t *tensors.Tensor) any {
 
 // trainState holds the optimizer state between steps.
 type trainState struct {
-	m, v, acc []*tensors.Tensor
+	m, v      []*tensors.Tensor
+	acc       []*tensors.Tensor // gradients accumulated by a GradCache step (gradcache.go)
 	rng       *tensors.Tensor
 	lossScale float64
 	// scalerGrowth counts consecutive finite fp16 steps (GradScaler growth tracker).
@@ -405,10 +413,20 @@ type stepResult struct {
 	finite   bool
 }
 
-// runStep performs one optimizer step over the micro-batches (len == accumulation steps).
-func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+// errStepAbandoned is runStep's error for a step the run gave up (InterruptInFlight).
+var errStepAbandoned = errors.New("training step abandoned")
+
+// runStep performs one optimizer step over the micro-batches (len == accumulation steps). It changes
+// nothing — model weights, AdamW moments, RNG — until the step's results are all computed; then it
+// applies them through commit (nil: at once). A commit that returns false (the run abandoned the step,
+// see InterruptInFlight) discards them, and runStep returns errStepAbandoned. Without keepInputs the
+// step's inputs are donated to the computation (their buffers reused), so a step cannot be abandoned.
+func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, adamStep int, commit func(apply func()) bool) (stepResult, error) {
+	if commit == nil {
+		commit = func(apply func()) bool { apply(); return true }
+	}
 	if s.gc != nil {
-		return s.runCachedStep(st, batches, lr, adamStep)
+		return s.runCachedStep(st, batches, lr, adamStep, commit)
 	}
 	params := s.m.GraphParams()
 	t := len(s.train)
@@ -418,6 +436,12 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 	}
 	scale := float32(st.lossScale)
 	var res stepResult
+	discard := func(outs []*tensors.Tensor) (stepResult, error) {
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+		return res, errStepAbandoned
+	}
 	if s.fused != nil {
 		args := make([]any, 0, len(params)+2*t+4+numHyper+s.batchInputs())
 		for i, p := range params {
@@ -439,47 +463,50 @@ func (s *stepper) runStep(st *trainState, batches []*batchTensors, lr float64, a
 		if err != nil {
 			return res, err
 		}
-		s.m.SetGraphParams(s.train, outs[:t])
-		copy(st.m, outs[t:2*t])
-		copy(st.v, outs[2*t:3*t])
-		st.rng = outs[3*t]
+		if !commit(func() {
+			s.m.SetGraphParams(s.train, outs[:t])
+			copy(st.m, outs[t:2*t])
+			copy(st.v, outs[2*t:3*t])
+			st.rng = outs[3*t]
+		}) {
+			return discard(outs)
+		}
 		res.loss = scalar(outs[3*t+1])
 		res.gradNorm = scalar(outs[3*t+2])
 		res.finite = scalar(outs[3*t+3]) != 0
 		return res, nil
 	}
-	for _, x := range st.acc {
-		x.FinalizeAll()
-	}
-	st.acc = make([]*tensors.Tensor, t)
+	acc := make([]*tensors.Tensor, t)
 	for k, i := range s.train {
-		st.acc[k] = tensors.FromShape(params[i].Shape())
+		acc[k] = tensors.FromShape(params[i].Shape())
 	}
+	rng := st.rng
 	lossSum := 0.0
 	for _, b := range batches {
 		args := make([]any, 0, len(params)+t+2+s.batchInputs())
 		for _, p := range params {
 			args = append(args, p)
 		}
-		for _, x := range st.acc {
+		for _, x := range acc {
 			args = append(args, s.donate(x))
 		}
-		args = append(args, s.donate(st.rng), scale)
+		args = append(args, s.donate(rng), scale)
 		args = s.batchArgs(s.hyperArgs(args), b)
 		outs, err := s.accum.Exec(args...)
 		if err != nil {
 			return res, err
 		}
-		copy(st.acc, outs[:t])
-		st.rng = outs[t]
+		copy(acc, outs[:t])
+		rng = outs[t]
 		lossSum += scalar(outs[t+1])
 	}
 	res.loss = lossSum / float64(len(batches))
-	return s.updateFromAccumulated(st, res, lr, adamStep)
+	return s.updateFromAccumulated(st, acc, rng, res, lr, adamStep, commit)
 }
 
-// updateFromAccumulated applies the update graph to the accumulated gradients st.acc (consumed).
-func (s *stepper) updateFromAccumulated(st *trainState, res stepResult, lr float64, adamStep int) (stepResult, error) {
+// updateFromAccumulated applies the update graph to the accumulated gradients acc (consumed) and,
+// through commit (see runStep), makes rng the RNG state after the step.
+func (s *stepper) updateFromAccumulated(st *trainState, acc []*tensors.Tensor, rng *tensors.Tensor, res stepResult, lr float64, adamStep int, commit func(apply func()) bool) (stepResult, error) {
 	params := s.m.GraphParams()
 	t := len(s.train)
 	scale := float32(st.lossScale)
@@ -487,20 +514,30 @@ func (s *stepper) updateFromAccumulated(st *trainState, res stepResult, lr float
 	for _, i := range s.train {
 		args = append(args, s.donate(params[i]))
 	}
-	for _, group := range [][]*tensors.Tensor{st.m, st.v, st.acc} {
+	for _, group := range [][]*tensors.Tensor{st.m, st.v, acc} {
 		for _, x := range group {
 			args = append(args, s.donate(x))
 		}
 	}
-	st.acc = nil
 	args = append(args, float32(lr), float32(adamStep), scale)
 	outs, err := s.update.Exec(s.hyperArgs(args)...)
 	if err != nil {
 		return res, err
 	}
-	s.m.SetGraphParams(s.train, outs[:t])
-	copy(st.m, outs[t:2*t])
-	copy(st.v, outs[2*t:3*t])
+	if !commit(func() {
+		s.m.SetGraphParams(s.train, outs[:t])
+		copy(st.m, outs[t:2*t])
+		copy(st.v, outs[2*t:3*t])
+		st.rng = rng
+	}) {
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+		if rng != st.rng {
+			rng.FinalizeAll()
+		}
+		return res, errStepAbandoned
+	}
 	res.gradNorm = scalar(outs[3*t])
 	res.finite = scalar(outs[3*t+1]) != 0 && finite(res.loss)
 	return res, nil

@@ -138,6 +138,15 @@ func StopWhen(stop func(*TrainerState) bool) TrainOption { return func(c *trainC
 // WithContext makes Train stop cleanly (checkpoint, then ErrInterrupted) when ctx is cancelled.
 func WithContext(ctx context.Context) TrainOption { return func(c *trainCall) { c.ctx = ctx } }
 
+// InterruptInFlight makes a cancelled context (WithContext) stop Train without waiting for the step
+// in progress: the step is abandoned (its results discarded), the checkpoint of the last completed
+// step is written at once, and Train returns ErrInterrupted — within the time a checkpoint takes to
+// write, however slow a step is. A notebook needs it: Jupyter's ■ gives a GoNB cell 5 seconds before
+// killing it, less than one CPU step of a bge-base-sized model. The price is memory: the step's inputs
+// (trained weights, AdamW moments) are kept alive during the step instead of being reused for its
+// outputs.
+func InterruptInFlight() TrainOption { return func(c *trainCall) { c.abandonSteps = true } }
+
 // Train runs the training loop (see Trainer and the files of the run: run.go sets it up, loop.go steps,
 // evaluate.go evaluates, checkpoint.go saves and restores).
 func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {

@@ -43,6 +43,10 @@ func commands() map[string]command {
 		"evaluate":        {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
 		"serve":           {"serve models over HTTP: OpenAI /v1/embeddings and TEI /embed, dynamic batching, /metrics", runServe},
 		"serve-bench":     {"load-test an embedding server (OpenAI or TEI API): throughput, latency percentiles, errors, memory", runServeBench},
+		"assets":          {"install the echarts library charts.html pages and notebooks draw with (pinned, SHA-256 checked)", runAssets},
+		"cache":           {"inspect or clear embedtune's cache of embeddings and results: info, clear [KIND]", runCache},
+		"estimate":        {"time a few training steps and encodes of a model on a dataset; estimate run lengths (bge-base too)", runEstimate},
+		"bundle":          {"pack a workshop (model, dataset, notebooks, chart assets) into one file, or install one offline", runBundle},
 	}
 }
 
