@@ -1,7 +1,6 @@
 package charts
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,23 +10,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/embedtune/embedtune/internal/repo"
+	"github.com/embedtune/embedtune/trainlib/cache"
 )
 
 const (
-	// EChartsVersion is the version of the echarts npm package that kernel/install.sh installs.
+	// EChartsVersion is the version of the echarts npm package that `embedtune assets install` and
+	// kernel/install.sh install.
 	EChartsVersion = "5.6.0"
 	// EChartsSHA256 is the SHA-256 of that package's dist/echarts.min.js.
 	EChartsSHA256 = "bf4a223524e40b77c304bec67e1222cf551f14880cf42c69dc046558e11c07b1"
 	// AssetsDirEnv names the environment variable that points at the assets folder (the kernel's
 	// kernel.json sets it). The library is the file LibraryRelPath inside it.
 	AssetsDirEnv = "EMBEDTUNE_ASSETS_DIR"
-	// LibraryRelPath is where the library lives inside the assets folder. Jupyter's server also serves it
+	// LibraryRelPath is where the library lives inside an assets folder. Jupyter's server also serves it
 	// at <base_url>static/LibraryRelPath (kernel/install.sh adds the assets folder to extra_static_paths).
 	LibraryRelPath = "embedtune/echarts-" + EChartsVersion + ".min.js"
 	// InstallHint says how to get the library.
-	InstallHint = "run kernel/install.sh in the embedtune repository (it fetches echarts " + EChartsVersion +
-		" from the npm registry into kernel/assets/), or set " + AssetsDirEnv +
-		" to a folder holding " + LibraryRelPath
+	InstallHint = "run `embedtune assets install` (it fetches echarts " + EChartsVersion + " from the npm registry, " +
+		"checks its SHA-256 and keeps it in embedtune's cache folder), or kernel/install.sh in the embedtune repository, " +
+		"or set " + AssetsDirEnv + " to a folder holding " + LibraryRelPath
 )
 
 // ErrLibraryNotFound is wrapped by FindLibrary's error when no copy of the echarts library was found.
@@ -55,59 +58,49 @@ func LoadLibrary(path string) (*Library, error) {
 	return &Library{Path: path, js: js}, nil
 }
 
-// FindLibrary locates and loads the echarts library:
+// AssetsDirs returns the assets folders FindLibrary searches, in order:
 //
-//   - when $EMBEDTUNE_ASSETS_DIR is set (the notebook kernel sets it), only
-//     $EMBEDTUNE_ASSETS_DIR/embedtune/echarts-<version>.min.js is considered;
-//   - otherwise kernel/assets/embedtune/echarts-<version>.min.js of the embedtune repository containing the
-//     current directory (the folder with the go.mod of module github.com/embedtune/embedtune).
-//
-// When it is not there the error wraps ErrLibraryNotFound and says how to install it.
-func FindLibrary() (*Library, error) {
-	var p string
+//   - $EMBEDTUNE_ASSETS_DIR alone when it is set (the notebook kernel sets it);
+//   - otherwise kernel/assets of the embedtune repository containing the current directory (what
+//     kernel/install.sh fills), then embedtune's cache folder's assets/ (~/.cache/embedtune/assets, what
+//     `embedtune assets install` fills, for a binary installed with go install and run anywhere).
+func AssetsDirs() []string {
 	if dir := os.Getenv(AssetsDirEnv); dir != "" {
-		p = filepath.Join(dir, filepath.FromSlash(LibraryRelPath))
-	} else {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, fmt.Errorf("charts: %w (cannot get the current directory: %v): %s", ErrLibraryNotFound, err, InstallHint)
-		}
-		root, ok := repoRoot(wd)
-		if !ok {
-			return nil, fmt.Errorf("charts: %w ($%s is unset and %s is not inside the embedtune repository): %s",
-				ErrLibraryNotFound, AssetsDirEnv, wd, InstallHint)
-		}
-		p = filepath.Join(root, "kernel", "assets", filepath.FromSlash(LibraryRelPath))
+		return []string{dir}
 	}
-	if _, err := os.Stat(p); err != nil {
-		return nil, fmt.Errorf("charts: %w at %s: %s", ErrLibraryNotFound, p, InstallHint)
+	var dirs []string
+	if root, ok := repo.FromWorkingDir(); ok {
+		dirs = append(dirs, filepath.Join(root, "kernel", "assets"))
 	}
-	return LoadLibrary(p)
+	if d, err := DefaultAssetsDir(); err == nil {
+		dirs = append(dirs, d)
+	}
+	return dirs
 }
 
-// modulePath is this repository's Go module path.
-const modulePath = "github.com/embedtune/embedtune"
-
-// repoRoot walks up from dir to the folder whose go.mod declares modulePath.
-func repoRoot(dir string) (string, bool) {
-	for {
-		if f, err := os.Open(filepath.Join(dir, "go.mod")); err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				fields := strings.Fields(sc.Text())
-				if len(fields) == 2 && fields[0] == "module" && strings.Trim(fields[1], `"`) == modulePath {
-					_ = f.Close()
-					return dir, true
-				}
-			}
-			_ = f.Close()
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
+// DefaultAssetsDir is where `embedtune assets install` puts the library: embedtune's cache folder's
+// assets/ (~/.cache/embedtune/assets on Linux).
+func DefaultAssetsDir() (string, error) {
+	base, err := cache.BaseDir()
+	if err != nil {
+		return "", err
 	}
+	return filepath.Join(base, "assets"), nil
+}
+
+// FindLibrary locates and loads the echarts library in the first of AssetsDirs that holds it. When
+// none does, the error wraps ErrLibraryNotFound, lists where it looked and says how to install it.
+func FindLibrary() (*Library, error) {
+	dirs := AssetsDirs()
+	var looked []string
+	for _, d := range dirs {
+		p := filepath.Join(d, filepath.FromSlash(LibraryRelPath))
+		if _, err := os.Stat(p); err == nil {
+			return LoadLibrary(p)
+		}
+		looked = append(looked, p)
+	}
+	return nil, fmt.Errorf("charts: %w (looked for %s): %s", ErrLibraryNotFound, strings.Join(looked, ", "), InstallHint)
 }
 
 // ScriptHTML returns a <script> element that defines window.echarts and then draws every chart of the page

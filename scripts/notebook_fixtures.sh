@@ -5,7 +5,8 @@
 #   eval "$(scripts/notebook_fixtures.sh)"     # then run notebooks/*.ipynb (scripts/test_notebooks.sh does this)
 #
 # What it builds in build/notebooks-fixtures/ (outside git; rebuilt only when this recipe changes):
-#   pairs.jsonl  1,340 (question, context) rows, every context used by two questions as in the tutorial's
+#   squad-pairs.jsonl (synthetic-pairs.jsonl without SQuAD)
+#                1,340 (question, context) rows, every context used by two questions as in the tutorial's
 #                dipanjanS/india_rag_wikidata: the first 670 SQuAD v1.1 dev paragraphs with two or more
 #                questions (../shared/data/squad-v1.1/dev-v1.1.json), or synthetic pairs (internal/synth)
 #                when the shared data is absent;
@@ -52,14 +53,14 @@ if [ "$(cat "$fx/stamp" 2>/dev/null || true)" != "$stamp" ]; then
   (cd "$root" && go build -o "$fx/bin/embedtune" ./cmd/embedtune && go build -o "$fx/bin/fixtures" ./tests/notebooks/fixtures)
   if [ -n "$squad" ]; then
     say "dataset: SQuAD v1.1 dev paragraphs from $squad"
-    "$fx/bin/fixtures" --squad "$squad" --out "$fx/pairs.jsonl"
+    "$fx/bin/fixtures" --squad "$squad" --out "$fx/squad-pairs.jsonl"
   else
     say "dataset: $shared/squad-v1.1 is absent; using synthetic (question, context) pairs"
-    "$fx/bin/fixtures" --out "$fx/pairs.jsonl"
+    "$fx/bin/fixtures" --out "$fx/synthetic-pairs.jsonl"
   fi
   if [ -z "$tok" ]; then
     say "tokenizer: $shared/models/all-MiniLM-L6-v2-config is absent; training a WordPiece tokenizer on the pairs"
-    "$fx/bin/embedtune" train-tokenizer --input "$fx/pairs.jsonl" --field context --vocab-size 4000 --out "$fx/tokenizer" >&2
+    "$fx/bin/embedtune" train-tokenizer --input "$fx/synthetic-pairs.jsonl" --field context --vocab-size 4000 --out "$fx/tokenizer" >&2
     tok=$fx/tokenizer
   fi
   "$fx/bin/embedtune" init-model --tokenizer "$tok" --out "$fx/model" --hidden-size 64 --num-layers 2 --num-heads 1 \
@@ -74,7 +75,9 @@ emit() { # emit NAME DEFAULT: keep a value set by the caller
   printf 'export %s=%q\n' "$1" "$v"
 }
 emit EMBEDTUNE_MODEL "$fx/model"
-emit EMBEDTUNE_DATASET "$fx/pairs.jsonl"
+pairs=$fx/squad-pairs.jsonl
+[ -f "$pairs" ] || pairs=$fx/synthetic-pairs.jsonl
+emit EMBEDTUNE_DATASET "$pairs"
 emit EMBEDTUNE_DATASET_SPLIT train
 emit EMBEDTUNE_MAX_STEPS 40
 emit EMBEDTUNE_OUTPUT_DIR "$fx/run/finetuned"

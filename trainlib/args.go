@@ -51,6 +51,11 @@ type TrainingArguments struct {
 	AdamEpsilon float64 `json:"adam_epsilon" yaml:"adam_epsilon"`   // default 1e-8
 	MaxGradNorm float64 `json:"max_grad_norm" yaml:"max_grad_norm"` // default 1.0
 
+	// GradientCheckpointing recomputes each encoder layer's activations in the backward pass
+	// instead of keeping them (transformers' gradient_checkpointing): the same gradients with a
+	// fraction of the activation memory, at the cost of one more forward pass per step.
+	GradientCheckpointing bool `json:"gradient_checkpointing" yaml:"gradient_checkpointing"`
+
 	FP16 bool  `json:"fp16" yaml:"fp16"`
 	BF16 bool  `json:"bf16" yaml:"bf16"`
 	Seed int64 `json:"seed" yaml:"seed"` // default 42
@@ -81,6 +86,10 @@ type TrainingArguments struct {
 
 	// RunName labels the run in charts and logs (default: the output folder name).
 	RunName string `json:"run_name" yaml:"run_name"`
+
+	// SkipMemoryCheck starts the run even when its estimated peak memory exceeds what is available
+	// (see package memplan); also EMBEDTUNE_SKIP_MEMORY_CHECK=1. embedtune's own argument.
+	SkipMemoryCheck bool `json:"skip_memory_check" yaml:"skip_memory_check"`
 
 	// set records the keys present in a decoded file (zero values there are literal).
 	set map[string]bool
@@ -137,20 +146,25 @@ func LoadTrainingArguments(name string, data []byte) (TrainingArguments, error) 
 	return TrainingArgumentsFromMap(name, raw)
 }
 
+// IsTrainingArgument reports whether key is the snake_case name of a TrainingArguments field.
+func IsTrainingArgument(key string) bool {
+	t := reflect.TypeOf(TrainingArguments{})
+	for i := 0; i < t.NumField(); i++ {
+		if k := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; k == key && k != "" && k != "-" {
+			return true
+		}
+	}
+	return false
+}
+
 // TrainingArgumentsFromMap builds arguments from a decoded snake_case map (e.g. the "args" of a
 // run config); unknown keys are errors, and written keys are taken literally.
 func TrainingArgumentsFromMap(name string, raw map[string]any) (TrainingArguments, error) {
 	var a TrainingArguments
-	known := map[string]bool{}
-	t := reflect.TypeOf(a)
-	for i := 0; i < t.NumField(); i++ {
-		if k := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; k != "" && k != "-" {
-			known[k] = true
-		}
-	}
+	known := IsTrainingArgument
 	a.set = map[string]bool{}
 	for k := range raw {
-		if !known[k] {
+		if !known(k) {
 			return a, fmt.Errorf("%s: unknown training argument %q", name, k)
 		}
 		a.set[k] = true

@@ -23,7 +23,7 @@ const (
 
 // benchTexts returns n texts built from the synthetic corpus's sentences (pick), each with a
 // token count in (lo, hi] before truncation to max_seq_length (hi = 0: no upper bound).
-func benchTexts(b *testing.B, m *model.SentenceTransformer, n, lo, hi int, pick func(synth.Pair) string) []string {
+func benchTexts(b testing.TB, m *model.SentenceTransformer, n, lo, hi int, pick func(synth.Pair) string) []string {
 	b.Helper()
 	pairs := synth.Pairs(n+16, 1, 11)
 	out := make([]string, n)

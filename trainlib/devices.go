@@ -7,6 +7,7 @@ import (
 
 	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/trainlib/losses"
+	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/distributed"
 	"github.com/gomlx/compute/dtypes"
@@ -148,28 +149,76 @@ func deviceRNG(rng, idx *Node) (next, local *Node) {
 	return next, Add(key, off)
 }
 
-// shardedLoss computes this device's loss from its embeddings.
-func (s *stepper) shardedLoss(embs []*Node, labels *Node, sh *losses.Shard) *Node {
+// shardedLoss computes this device's loss from its embeddings: a GatheringLoss that asks for it
+// sees the global batch; other losses see the device's rows. newRNG is next, the step's next state
+// (the same on every device), when the step draws random numbers.
+func (s *stepper) shardedLoss(embs []*Node, labels, rng, scale *Node, sh *losses.Shard, next *Node) (loss, newRNG *Node) {
 	if gl, ok := s.loss.(losses.GatheringLoss); ok && gl.GatherAcrossDevices() {
-		return gl.ComputeShard(embs, labels, *withRowOffset(sh, embs[0].Shape().Dimensions[0]))
+		loss = gl.ComputeShard(embs, labels, scale, *withRowOffset(sh, embs[0].Shape().Dimensions[0]))
+	} else {
+		loss, rng = s.computeLoss(embs, labels, rng, scale)
 	}
-	return s.loss.Compute(embs, labels)
+	if next != nil {
+		return loss, next
+	}
+	return loss, rng
 }
 
-// spmd configures the training executors for the mesh.
-func (s *stepper) spmd() {
+// numDevicesKey is the device count for stepperKey (0 when it cannot be resolved: newRun reports that).
+func numDevicesKey(m *model.SentenceTransformer, args *TrainingArguments) int {
+	n, err := resolveDevices(m.Backend(), args)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// distribute sets the stepper up for the run's devices: with several, the training executors
+// compile for the device mesh with SPMD.
+func (s *stepper) distribute(b compute.Backend, args *TrainingArguments) error {
+	n, err := resolveDevices(b, args)
+	if err != nil || n <= 1 {
+		return err
+	}
+	if s.gc != nil {
+		return fmt.Errorf("%s (GradCache) trains on one device: set num_devices to 1 (multi-device GradCache is not implemented; MultipleNegativesRankingLoss with gather_across_devices gives the same loss over the global batch)", s.loss.Name())
+	}
+	if _, ok := s.loss.(losses.GatheringLoss); !ok && asksGather(s.loss.Config()) {
+		return fmt.Errorf("%s cannot gather across devices (gather_across_devices applies to MultipleNegativesRankingLoss and MultipleNegativesSymmetricRankingLoss used directly): remove gather_across_devices or train on one device", s.loss.Name())
+	}
+	if s.dev, err = newDevices(n); err != nil {
+		return err
+	}
 	for _, e := range []*graph.Exec{s.fused, s.accum, s.update} {
 		if e != nil {
 			e.SPMD(s.dev.mesh)
 		}
 	}
+	return nil
+}
+
+// asksGather reports whether a loss configuration (or a wrapped loss's) sets gather_across_devices.
+func asksGather(cfg map[string]any) bool {
+	for k, v := range cfg {
+		switch x := v.(type) {
+		case bool:
+			if k == "gather_across_devices" && x {
+				return true
+			}
+		case map[string]any:
+			if asksGather(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // syncReplicas copies device 0's state to the other devices when it changed outside the step
 // (start, resume, a loaded model).
 func (s *stepper) syncReplicas(st *trainState) error {
 	d := s.dev
-	cur := append(append(append(slices.Clone(s.m.GraphParams()), st.m...), st.v...), st.rng)
+	cur := s.deviceZero(st)
 	if slices.Equal(cur, d.synced) && len(d.replicas) == d.n-1 {
 		return nil
 	}
@@ -191,6 +240,11 @@ func (s *stepper) syncReplicas(st *trainState) error {
 	return nil
 }
 
+// deviceZero lists device 0's training state: graph parameters, moments, RNG state.
+func (s *stepper) deviceZero(st *trainState) []*tensors.Tensor {
+	return append(append(append(slices.Clone(s.m.GraphParams()), st.m...), st.v...), st.rng)
+}
+
 // view returns device dev's parameters, moments and RNG state.
 func (s *stepper) view(st *trainState, dev int) *replica {
 	if dev == 0 {
@@ -199,8 +253,11 @@ func (s *stepper) view(st *trainState, dev int) *replica {
 	return s.dev.replicas[dev-1]
 }
 
-// donateOn marks a tensor's buffer on device dev as reusable by the computation.
+// donateOn marks a tensor's buffer on device dev as reusable by the computation (unless keepInputs).
 func (s *stepper) donateOn(t *tensors.Tensor, dev int) any {
+	if s.keepInputs {
+		return t
+	}
 	d, err := graph.DonateTensorBuffer(t, s.m.Backend(), compute.DeviceNum(dev))
 	if err != nil {
 		return t
@@ -208,8 +265,9 @@ func (s *stepper) donateOn(t *tensors.Tensor, dev int) any {
 	return d
 }
 
-// runStepDevices is runStep over several devices: each micro-batch is split in n shards.
-func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr float64, adamStep int) (stepResult, error) {
+// runStepDevices is runStep over several devices: each micro-batch is split in n shards, and
+// every device's replica takes the step's outputs (through commit, see runStep).
+func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr float64, adamStep int, commit func(apply func()) bool) (stepResult, error) {
 	var res stepResult
 	d := s.dev
 	if err := s.syncReplicas(st); err != nil {
@@ -237,22 +295,42 @@ func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr flo
 		per := len(outs) / d.n
 		return outs[dev*per : (dev+1)*per]
 	}
-	setTrained := func(v *replica, o []*tensors.Tensor) {
-		for k, i := range s.train {
-			v.params[i] = o[k]
-		}
-		copy(v.m, o[t:2*t])
-		copy(v.v, o[2*t:3*t])
-	}
-	finish := func(outs []*tensors.Tensor, first int) {
-		for dev := 1; dev < d.n; dev++ {
-			for _, x := range outputs(outs, dev)[first:] {
-				x.FinalizeAll()
+	// apply makes the step's outputs (trained, m, v per device) and rngs the new state on every device.
+	apply := func(outs []*tensors.Tensor, rngs []*tensors.Tensor) {
+		for dev, v := range views {
+			o := outputs(outs, dev)
+			for k, i := range s.train {
+				v.params[i] = o[k]
 			}
+			copy(v.m, o[t:2*t])
+			copy(v.v, o[2*t:3*t])
+			v.rng = rngs[dev]
 		}
 		s.m.SetGraphParams(s.train, trainedOf(views[0].params, s.train))
 		st.m, st.v, st.rng = views[0].m, views[0].v, views[0].rng
-		d.synced = append(append(append(slices.Clone(s.m.GraphParams()), st.m...), st.v...), st.rng)
+		d.synced = s.deviceZero(st)
+	}
+	// scalars reads device 0's scalar outputs from index first on and releases the other devices'.
+	scalars := func(outs []*tensors.Tensor, first int) []float64 {
+		var vals []float64
+		for dev := range views {
+			for _, x := range outputs(outs, dev)[first:] {
+				if dev == 0 {
+					vals = append(vals, scalar(x))
+				} else {
+					x.FinalizeAll()
+				}
+			}
+		}
+		return vals
+	}
+	discard := func(groups ...[]*tensors.Tensor) (stepResult, error) {
+		for _, g := range groups {
+			for _, o := range g {
+				o.FinalizeAll()
+			}
+		}
+		return res, errStepAbandoned
 	}
 	if s.fused != nil {
 		var args []any
@@ -271,30 +349,31 @@ func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr flo
 				args = append(args, s.donateOn(x, dev))
 			}
 			args = append(args, float32(lr), float32(adamStep), s.donateOn(v.rng, dev), scale)
-			args = append(s.batchArgs(args, shards[0][dev]), int32(dev))
+			args = append(s.batchArgs(s.hyperArgs(args), shards[0][dev]), int32(dev))
 		}
 		outs, err := s.fused.Exec(args...)
 		if err != nil {
 			return res, err
 		}
-		for dev, v := range views {
-			o := outputs(outs, dev)
-			setTrained(v, o)
-			v.rng = o[3*t]
+		rngs := make([]*tensors.Tensor, d.n)
+		for dev := range rngs {
+			rngs[dev] = outputs(outs, dev)[3*t]
 		}
-		o := outputs(outs, 0)
-		res.loss = scalar(o[3*t+1])
-		res.gradNorm = scalar(o[3*t+2])
-		res.finite = scalar(o[3*t+3]) != 0
-		finish(outs, 3*t+1)
+		vals := scalars(outs, 3*t+1)
+		res.loss, res.gradNorm, res.finite = vals[0], vals[1], vals[2] != 0
+		if !commit(func() { apply(outs, rngs) }) {
+			return discard(outs[:0], trainedAndMoments(outs, d.n, 3*t+1))
+		}
 		return res, nil
 	}
 	accs := make([][]*tensors.Tensor, d.n)
-	for dev := range accs {
+	rngs := make([]*tensors.Tensor, d.n)
+	for dev, v := range views {
 		accs[dev] = make([]*tensors.Tensor, t)
 		for k, i := range s.train {
 			accs[dev][k] = tensors.FromShape(views[0].params[i].Shape())
 		}
+		rngs[dev] = v.rng
 	}
 	lossSum := 0.0
 	for mb := range batches {
@@ -304,23 +383,19 @@ func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr flo
 			for _, x := range accs[dev] {
 				args = append(args, s.donateOn(x, dev))
 			}
-			args = append(args, s.donateOn(v.rng, dev), scale)
-			args = append(s.batchArgs(args, shards[mb][dev]), int32(dev))
+			args = append(args, s.donateOn(rngs[dev], dev), scale)
+			args = append(s.batchArgs(s.hyperArgs(args), shards[mb][dev]), int32(dev))
 		}
 		outs, err := s.accum.Exec(args...)
 		if err != nil {
 			return res, err
 		}
-		for dev, v := range views {
+		for dev := range views {
 			o := outputs(outs, dev)
 			copy(accs[dev], o[:t])
-			v.rng = o[t]
-			if dev == 0 {
-				lossSum += scalar(o[t+1])
-			} else {
-				o[t+1].FinalizeAll()
-			}
+			rngs[dev] = o[t]
 		}
+		lossSum += scalars(outs, t+1)[0]
 	}
 	res.loss = lossSum / float64(len(batches))
 	var args []any
@@ -333,20 +408,28 @@ func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr flo
 				args = append(args, s.donateOn(x, dev))
 			}
 		}
-		args = append(args, float32(lr), float32(adamStep), scale, int32(dev))
+		args = append(s.hyperArgs(append(args, float32(lr), float32(adamStep), scale)), int32(dev))
 	}
 	outs, err := s.update.Exec(args...)
 	if err != nil {
 		return res, err
 	}
-	for dev, v := range views {
-		setTrained(v, outputs(outs, dev))
+	vals := scalars(outs, 3*t)
+	res.gradNorm, res.finite = vals[0], vals[1] != 0 && finite(res.loss)
+	if !commit(func() { apply(outs, rngs) }) {
+		return discard(trainedAndMoments(outs, d.n, 3*t), rngs)
 	}
-	o := outputs(outs, 0)
-	res.gradNorm = scalar(o[3*t])
-	res.finite = scalar(o[3*t+1]) != 0 && finite(res.loss)
-	finish(outs, 3*t)
 	return res, nil
+}
+
+// trainedAndMoments lists every device's first k outputs (the scalars after them are released).
+func trainedAndMoments(outs []*tensors.Tensor, n, k int) []*tensors.Tensor {
+	per := len(outs) / n
+	var keep []*tensors.Tensor
+	for dev := range n {
+		keep = append(keep, outs[dev*per:dev*per+k]...)
+	}
+	return keep
 }
 
 // trainedOf picks the trained entries of all graph parameters.

@@ -41,19 +41,27 @@
 //
 // (The package Example runs this function on a tiny model.) Sub-packages: model (load, encode and save
 // sentence-transformers folders, LoRA), datasets, losses, evaluation, sampler, optim, tokenizer, hub (the
-// Hugging Face cache), safetensors, bert, backend. The progress display lives outside the library, in
+// Hugging Face cache), safetensors, bert, backend, and sweep (hyperparameter sweep specs in the
+// Weights & Biases format, which Sweep trains). The progress display lives outside the library, in
 // kernel/display, and attaches to a Trainer through its callbacks (display.AttachProgress).
 //
 // # Files
 //
 // trainer.go is the public API of training: Trainer, NewTrainer and its options, Train and its options,
 // SetProgress. One Train call is a run: run.go sets it up, loop.go steps, logs, interrupts and finishes,
-// evaluate.go evaluates and tracks the best model, checkpoint.go writes, rotates and restores checkpoints.
+// evaluate.go evaluates and tracks the best model, checkpoint.go writes, rotates and restores checkpoints,
+// card.go fills the model card (README.md) as the run goes, memory.go checks before the first step that
+// the run's estimated peak memory is available.
 // Below them are the building blocks, which know neither the Trainer nor the run: the training arguments
-// (args.go, strategy.go and its generated enums), Callback (callbacks.go), the trainer state, TrainOutput and
-// the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go), the
-// precision check (precision.go), run configs (config.go) and loading a trained model (load_trained.go). A
-// file refers only to names of its own layer or a lower one (TestFileLayers checks it).
+// (args.go, strategy.go and its generated enums), Callback and TrainerControl (callbacks.go),
+// EarlyStoppingCallback (early_stopping.go), OutOfDomainGuard (ood_guard.go), the trainer state, TrainOutput and
+// the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go) and the
+// cache that shares it between runs (graph_cache.go), the precision check (precision.go), run configs
+// (config.go), loading a trained model (load_trained.go), checkpoint integrity (SHA256SUMS, the checkpoint
+// a resume picks) and output_dir's lock (integrity.go). trainer_config.go builds a Trainer from a run
+// config. Above the Trainer, a hyperparameter sweep: its API (sweep.go), one run of it (sweep_run.go) and
+// its results table and best model (sweep_report.go). A file refers only to names of its own layer or a
+// lower one (TestFileLayers checks it).
 //
 // # Configuration style
 //

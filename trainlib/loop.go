@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -23,19 +25,30 @@ func (r *run) loop() (*TrainOutput, error) {
 	}
 	if a.EvalOnStart && s.GlobalStep == 0 {
 		if _, err := r.evaluate(); err != nil {
+			if cause := r.ctx.Err(); cause != nil {
+				return nil, r.interrupt(cause)
+			}
 			return nil, err
 		}
+	}
+	if r.stop != nil && s.GlobalStep > 0 && s.GlobalStep < s.MaxSteps && r.stop(s) {
+		return r.finish() // Resumed from the checkpoint of the step the run was stopped at.
 	}
 	for s.GlobalStep < s.MaxSteps {
 		if err := r.ctx.Err(); err != nil {
 			return nil, r.interrupt(err)
 		}
+		position := r.rs // the data position before this step's batches
 		micro, err := r.nextMicroBatches()
 		if err != nil {
 			return nil, err
 		}
 		lr := a.LearningRate * r.sched(r.rs.SchedulerStep)
-		res, err := r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1)
+		res, err := r.step(micro, lr)
+		if errors.Is(err, errStepAbandoned) {
+			r.rs = position
+			return nil, r.interrupt(fmt.Errorf("%w; step %d, in progress, was abandoned", r.ctx.Err(), s.GlobalStep+1))
+		}
 		if err != nil {
 			return nil, r.stepFailed(err, micro)
 		}
@@ -79,10 +92,68 @@ func (r *run) loop() (*TrainOutput, error) {
 			cb.OnStepEnd(s, a)
 		}
 		if err := r.maybeLogEvalSave(res); err != nil {
+			if cause := r.ctx.Err(); cause != nil { // an evaluation stopped by the interruption
+				return nil, r.interrupt(cause)
+			}
 			return nil, err
+		}
+		if r.stop != nil && r.stop(s) {
+			break // transformers' control.should_training_stop: end the run now, as if at max_steps
+		}
+		if s.Control.ShouldTrainingStop {
+			why := s.Control.StopReason
+			if why == "" {
+				why = "a callback set control.should_training_stop"
+			}
+			r.logf("training stopped at step %d of %d: %s", s.GlobalStep, s.MaxSteps, why)
+			break
 		}
 	}
 	return r.finish()
+}
+
+// step runs one optimizer step. With InterruptInFlight the step runs in its own goroutine, and a
+// cancelled context abandons it: the run goes on at once (to write the checkpoint of the last completed
+// step) while the computation finishes in the background, and its results are discarded. The step's
+// inputs were not donated, so the state before it is intact.
+func (r *run) step(micro []*batchTensors, lr float64) (stepResult, error) {
+	if !r.st.keepInputs {
+		return r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1, nil)
+	}
+	var mu sync.Mutex
+	abandoned, committed := false, false
+	commit := func(apply func()) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			return false
+		}
+		apply()
+		committed = true
+		return true
+	}
+	type outcome struct {
+		res stepResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1, commit)
+		done <- outcome{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-r.ctx.Done():
+		mu.Lock()
+		abandoned = !committed
+		mu.Unlock()
+		if !abandoned { // It had just finished: keep the step.
+			o := <-done
+			return o.res, o.err
+		}
+		return stepResult{}, errStepAbandoned
+	}
 }
 
 // nextMicroBatches returns the gradient_accumulation_steps micro-batches of the next step,
@@ -173,7 +244,7 @@ func (r *run) interrupt(cause error) error {
 	}
 	where := "no step was completed"
 	if s.GlobalStep > 0 {
-		where = fmt.Sprintf("checkpoint %s written; continue with ResumeFrom(\"latest\")", filepath.Join(r.a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep)))
+		where = fmt.Sprintf("checkpoint %s written; continue with ResumeFrom(\"latest\") (CLI: --resume latest)", filepath.Join(r.a.OutputDir, fmt.Sprintf("%s%d", checkpointPrefix, s.GlobalStep)))
 	}
 	return fmt.Errorf("%w at step %d (%v): %s", ErrInterrupted, s.GlobalStep, cause, where)
 }
@@ -199,6 +270,20 @@ func (r *run) finish() (*TrainOutput, error) {
 		}
 		r.logf("loaded the best model (%s = %g) from %s", a.MetricForBestModel, *s.BestMetric, *s.BestModelCheckpoint)
 	}
+	// As transformers: with save_total_limit 1 only the best checkpoint outlives the run.
+	if b := s.BestModelCheckpoint; b != nil && a.SaveTotalLimit == 1 {
+		cks, err := listCheckpoints(a.OutputDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cks {
+			if filepath.Clean(c) != filepath.Clean(*b) {
+				if err := os.RemoveAll(c); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	samples := float64(s.MaxSteps * a.PerDeviceTrainBatchSize * r.devices * a.GradientAccumulationSteps)
 	trainLoss := r.rs.TotalLossSum / math.Max(1, float64(s.GlobalStep))
 	metrics := map[string]float64{
@@ -210,8 +295,9 @@ func (r *run) finish() (*TrainOutput, error) {
 	}
 	r.log(maps.Clone(metrics))
 	metrics["epoch"] = s.Epoch
+	r.card.finish(s, a)
 	if err := r.model.Save(a.OutputDir); err != nil {
-		return nil, fmt.Errorf("saving the final model: %w", err)
+		return nil, fmt.Errorf("saving the final model to %s: %w", a.OutputDir, err)
 	}
 	out := &TrainOutput{GlobalStep: s.GlobalStep, TrainingLoss: trainLoss, Metrics: metrics}
 	for _, cb := range r.cbs {

@@ -28,14 +28,17 @@ type job struct {
 	evaluator                 evaluation.Evaluator // may be nil
 	cbs                       []Callback
 	logf                      func(format string, args ...any)
+	graphs                    *GraphCache // shared compiled graphs, or nil
 	// state is the live trainer state, created by newRun once the run's size is known.
 	state *TrainerState
 }
 
 // trainCall holds the options of one Train call.
 type trainCall struct {
-	ctx    context.Context
-	resume string
+	ctx          context.Context
+	resume       string
+	stop         func(*TrainerState) bool // StopWhen, or nil
+	abandonSteps bool                     // InterruptInFlight
 }
 
 // run holds the state of one Train call; its methods are the loop (loop.go), evaluation (evaluate.go) and
@@ -53,20 +56,35 @@ type run struct {
 	sched         func(int) float64
 	epochs        [][]int // micro-batches of the current epoch
 	epochIdx      int
+	microPerEpoch int
 	devices       int // devices the batch is sharded over (see devices.go)
 	stepsPerEpoch int
 	nonEmbParams  float64
 	start         time.Time
 	prevRuntime   float64
 	lastSaved     int
+	stop          func(*TrainerState) bool // StopWhen, or nil
+	card          *cardRecorder
+	unlock        func() // releases output_dir's lock
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
 // and the restored checkpoint when asked to resume.
-func newRun(j *job, call trainCall) (*run, error) {
+func newRun(j *job, call trainCall) (_ *run, err error) {
 	a := j.args
-	r := &run{job: j, a: a, ctx: call.ctx, lastSaved: -1}
-	var err error
+	r := &run{job: j, a: a, ctx: call.ctx, stop: call.stop, lastSaved: -1}
+	defer func() {
+		if err != nil && r.st != nil {
+			r.st.release()
+		}
+	}()
+	warnings, err := checkCallbacks(j.cbs, a)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		j.logf("%s", w)
+	}
 	if r.train, err = newTextTable("train dataset", j.trainDataset); err != nil {
 		return nil, err
 	}
@@ -89,6 +107,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 	}
 	epoch0 := r.samp.Batches(0)
 	microPerEpoch := len(epoch0)
+	r.microPerEpoch = microPerEpoch
 	if microPerEpoch == 0 {
 		return nil, fmt.Errorf("the train dataset (%d rows) gives no batch of %d rows (dataloader_drop_last=%v)", j.trainDataset.Len(), a.PerDeviceTrainBatchSize*r.devices, a.DataloaderDropLast)
 	}
@@ -108,9 +127,7 @@ func newRun(j *job, call trainCall) (*run, error) {
 	j.state = &TrainerState{MaxSteps: maxSteps, LoggingSteps: a.LoggingSteps, EvalSteps: a.EvalSteps, SaveSteps: a.SaveSteps,
 		TrainBatchSize: a.PerDeviceTrainBatchSize * r.devices, NumTrainEpochs: numEpochs, LogHistory: []map[string]float64{},
 		IsLocalProcessZero: true, IsWorldProcessZero: true,
-		StatefulCallbacks: map[string]any{"TrainerControl": map[string]any{"args": map[string]bool{
-			"should_epoch_stop": false, "should_evaluate": false, "should_log": false, "should_save": true, "should_training_stop": false},
-			"attributes": map[string]any{}}}}
+		StatefulCallbacks: map[string]any{"TrainerControl": TrainerControl{}.state(true)}}
 	r.rs = resumeState{Version: model.Version, LossScale: 1, Seed: a.Seed, WarmupSteps: warmup}
 	if a.FP16 {
 		r.rs.LossScale = 65536
@@ -119,9 +136,10 @@ func newRun(j *job, call trainCall) (*run, error) {
 	for _, n := range j.model.Weights.Names {
 		j.model.Weights.StoredDType[n] = safetensors.F32
 	}
-	if r.st, err = newStepper(j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt, r.devices); err != nil {
+	if r.st, err = acquireStepper(j.graphs, j.model, j.loss, a, len(r.train.textCols), r.train.labels != nil, cdt); err != nil {
 		return nil, err
 	}
+	r.st.keepInputs = call.abandonSteps && r.st.gc == nil // a GradCache step always completes
 	r.ts = &trainState{lossScale: r.rs.LossScale}
 	params := j.model.GraphParams()
 	for _, i := range r.st.train {
@@ -131,20 +149,32 @@ func newRun(j *job, call trainCall) (*run, error) {
 	if r.ts.rng, err = graph.RNGStateFromSeed(a.Seed); err != nil {
 		return nil, err
 	}
+	r.card = newCardRecorder(j)
+	j.cbs = append(j.cbs, r.card)
 	cfg := j.model.Config
 	r.nonEmbParams = float64(j.model.Weights.NumParams() - cfg.VocabSize*cfg.HiddenSize - cfg.MaxPositionEmbeddings*cfg.HiddenSize - cfg.TypeVocabSize*cfg.HiddenSize)
 
+	if err := r.checkMemory(); err != nil {
+		return nil, err
+	}
+	unlock, err := lockOutputDir(a.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	r.unlock = unlock
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
 	existing, err := listCheckpoints(a.OutputDir)
 	if err != nil {
 		return nil, err
 	}
 	if call.resume != "" {
-		path := call.resume
-		if path == "latest" {
-			if len(existing) == 0 {
-				return nil, fmt.Errorf("resume from latest: no %s* folder in %s", checkpointPrefix, a.OutputDir)
-			}
-			path = existing[len(existing)-1]
+		path, err := resumeCheckpoint(call.resume, a.OutputDir, existing, r.logf)
+		if err != nil {
+			return nil, err
 		}
 		if err := r.restore(path); err != nil {
 			return nil, err
@@ -159,9 +189,6 @@ func newRun(j *job, call trainCall) (*run, error) {
 				return nil, err
 			}
 		}
-	}
-	if err := os.MkdirAll(a.OutputDir, 0o755); err != nil {
-		return nil, err
 	}
 	// Temporary folders of checkpoints a killed run was writing.
 	if stale, _ := filepath.Glob(filepath.Join(a.OutputDir, "."+checkpointPrefix+"*.tmp-*")); len(stale) > 0 {

@@ -34,6 +34,10 @@ type TrainerState struct {
 	TrialName           *string              `json:"trial_name"`
 	TrialParams         map[string]any       `json:"trial_params"`
 	StatefulCallbacks   map[string]any       `json:"stateful_callbacks"`
+
+	// Control is the run's TrainerControl, set by callbacks (not written to the file: its entry in
+	// StatefulCallbacks is).
+	Control TrainerControl `json:"-"`
 }
 
 // TrainOutput is what Train returns, like transformers' TrainOutput.

@@ -36,6 +36,7 @@ type Trainer struct {
 	progress   Callback // the progress display (SetProgress), called first
 	noProgress bool     // WithoutProgress: SetProgress is ignored
 	logf       func(format string, args ...any)
+	graphs     *GraphCache // WithGraphCache, or nil
 }
 
 // TrainerOption configures NewTrainer.
@@ -55,6 +56,13 @@ func WithCallbacks(cbs ...Callback) TrainerOption {
 // display.AttachProgress) leaves it unchanged, like transformers' disable_tqdm=True.
 func WithoutProgress() TrainerOption {
 	return func(t *Trainer) { t.noProgress, t.progress = true, nil }
+}
+
+// WithGraphCache shares compiled graphs with the other trainers given the same cache (see
+// GraphCache): a run whose graphs have the same structure as an earlier run's compiles nothing.
+// It also makes the model's inference graphs (Encode, used by evaluators) shared through the cache.
+func WithGraphCache(c *GraphCache) TrainerOption {
+	return func(t *Trainer) { t.graphs = c }
 }
 
 // NewTrainer checks the configuration and data and returns a trainer. evalDataset may be nil.
@@ -80,6 +88,9 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 	for _, o := range opts {
 		o(t)
 	}
+	if t.graphs != nil {
+		m.ShareGraphs(t.graphs.models)
+	}
 	train, err := newTextTable("train dataset", trainDataset)
 	if err != nil {
 		return nil, err
@@ -96,6 +107,9 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 			return nil, fmt.Errorf("eval dataset columns %v do not match the train dataset's %v", evalDataset.Columns(), trainDataset.Columns())
 		}
 	}
+	if _, err := checkCallbacks(t.Callbacks, &t.Args); err != nil {
+		return nil, err
+	}
 	if t.Args.EvalStrategy != IntervalStrategyNo && evalDataset == nil && t.Evaluator == nil {
 		return nil, fmt.Errorf("eval_strategy %q needs an eval dataset or an evaluator", t.Args.EvalStrategy)
 	}
@@ -108,12 +122,30 @@ func NewTrainer(m *model.SentenceTransformer, args TrainingArguments, trainDatas
 // TrainOption configures one Train call.
 type TrainOption func(*trainCall)
 
-// ResumeFrom continues from a checkpoint folder, or from the newest checkpoint of output_dir
-// when path is "latest".
+// ResumeFrom continues from a checkpoint folder, from the newest checkpoint of output_dir when path
+// is "latest", or from the newest one that verifies when it is "latest-valid" ([ResumeLatestValid]).
+// A checkpoint whose files differ from its SHA256SUMS (truncated, damaged, changed) is refused, naming
+// the file.
 func ResumeFrom(path string) TrainOption { return func(c *trainCall) { c.resume = path } }
+
+// StopWhen ends training early, like a transformers callback setting control.should_training_stop:
+// after every optimizer step (and its logging, evaluation and checkpoint), stop(state) is asked, and
+// when it returns true the run finishes as if max_steps were reached — the summary is logged, the
+// best model loaded if asked and the final model saved. (A hyperparameter sweep stops its bad runs
+// this way.)
+func StopWhen(stop func(*TrainerState) bool) TrainOption { return func(c *trainCall) { c.stop = stop } }
 
 // WithContext makes Train stop cleanly (checkpoint, then ErrInterrupted) when ctx is cancelled.
 func WithContext(ctx context.Context) TrainOption { return func(c *trainCall) { c.ctx = ctx } }
+
+// InterruptInFlight makes a cancelled context (WithContext) stop Train without waiting for the step
+// in progress: the step is abandoned (its results discarded), the checkpoint of the last completed
+// step is written at once, and Train returns ErrInterrupted — within the time a checkpoint takes to
+// write, however slow a step is. A notebook needs it: Jupyter's ■ gives a GoNB cell 5 seconds before
+// killing it, less than one CPU step of a bge-base-sized model. The price is memory: the step's inputs
+// (trained weights, AdamW moments) are kept alive during the step instead of being reused for its
+// outputs.
+func InterruptInFlight() TrainOption { return func(c *trainCall) { c.abandonSteps = true } }
 
 // Train runs the training loop (see Trainer and the files of the run: run.go sets it up, loop.go steps,
 // evaluate.go evaluates, checkpoint.go saves and restores).
@@ -123,7 +155,7 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 		o(&call)
 	}
 	j := &job{model: t.Model, args: &t.Args, trainDataset: t.TrainDataset, evalDataset: t.EvalDataset, loss: t.Loss,
-		evaluator: t.Evaluator, cbs: t.callbacks(), logf: t.logf}
+		evaluator: t.Evaluator, cbs: t.callbacks(), logf: t.logf, graphs: t.graphs}
 	r, err := newRun(j, call)
 	if j.state != nil {
 		t.State = j.state // the live state, from the moment the run knows its size
@@ -131,6 +163,8 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer r.st.release()
+	defer r.unlock()
 	return r.loop()
 }
 

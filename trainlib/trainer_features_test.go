@@ -100,7 +100,7 @@ func TestGradientAccumulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := newStepper(m, losses.MultipleNegativesRankingLoss(m), &args, 2, false, 0, 1)
+		st, err := newStepper(m, losses.MultipleNegativesRankingLoss(m), &args, 2, false, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestGradientAccumulation(t *testing.T) {
 		for i := range micro {
 			micro[i] = b
 		}
-		res, err := st.runStep(ts, micro, 1e-2, 1)
+		res, err := st.runStep(ts, micro, 1e-2, 1, nil)
 		if err != nil || !res.finite {
 			t.Fatalf("ga=%d: %v %+v", ga, err, res)
 		}

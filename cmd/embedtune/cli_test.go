@@ -43,7 +43,7 @@ func tinyModelDir(t *testing.T, pooling string) string {
 }
 
 func TestHelpAndErrors(t *testing.T) {
-	for _, c := range []string{"encode", "tokenize", "init-model", "train-tokenizer", "train", "env", "data", "evaluate", "serve", "serve-bench"} {
+	for _, c := range []string{"encode", "tokenize", "init-model", "train-tokenizer", "train", "env", "data", "evaluate", "serve", "serve-bench", "mine-negatives"} {
 		code, _, stderr := cli(c, "--help")
 		if code != 0 || !strings.Contains(stderr, "usage: embedtune "+c) {
 			t.Errorf("%s --help: status %d, %q", c, code, stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,30 +13,14 @@ import (
 
 // runData dispatches `embedtune data info|head|convert`.
 func runData(args []string, stdout, stderr io.Writer) error {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: embedtune data <info|head|convert> ... (embedtune data <sub-command> --help for its flags)")
-		fmt.Fprintln(stderr, "\n  info SOURCE [--split S]                      print {\"num_rows\": N, \"columns\": [...]}")
-		fmt.Fprintln(stderr, "  head SOURCE [--split S] [-n N] [--format table|jsonl]   print the first rows")
-		fmt.Fprintln(stderr, "  convert IN OUT [--split S]                   rewrite a dataset; formats by extension")
-		fmt.Fprintln(stderr, "\nSOURCE is a file (.parquet .jsonl .json .csv .tsv .txt), a folder, or a Hub dataset id (org/name).")
-	}
-	if len(args) == 0 {
-		usage()
-		return errors.New("missing sub-command: info, head or convert")
-	}
-	switch args[0] {
-	case "info":
-		return runDataInfo(args[1:], stdout, stderr)
-	case "head":
-		return runDataHead(args[1:], stdout, stderr)
-	case "convert":
-		return runDataConvert(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		usage()
-		return flag.ErrHelp
-	}
-	usage()
-	return fmt.Errorf("unknown sub-command %q: want info, head or convert", args[0])
+	return dispatch(args, stdout, stderr, `usage: embedtune data <info|head|convert> ... (embedtune data <sub-command> --help for its flags)
+
+  info SOURCE [--split S]                      print {"num_rows": N, "columns": [...]}
+  head SOURCE [--split S] [-n N] [--format table|jsonl]   print the first rows
+  convert IN OUT [--split S]                   rewrite a dataset; formats by extension
+
+SOURCE is a file (.parquet .jsonl .json .csv .tsv .txt), a folder, or a Hub dataset id (org/name).
+`, subcommand{"info", runDataInfo}, subcommand{"head", runDataHead}, subcommand{"convert", runDataConvert})
 }
 
 // sourceFlags are the flags choosing what to load.

@@ -283,6 +283,11 @@ func readEmbeddingsJSONL(path string) (map[string][]float32, error) {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}
 	defer fh.Close()
+	return readEmbeddings(fh, path)
+}
+
+// readEmbeddings is readEmbeddingsJSONL on the content of fh; path names it in errors.
+func readEmbeddings(fh io.Reader, path string) (map[string][]float32, error) {
 	out := map[string][]float32{}
 	firstLine := map[string]int{}
 	dim, dimLine := 0, 0

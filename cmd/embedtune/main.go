@@ -38,9 +38,15 @@ func commands() map[string]command {
 		"init-model":      {"create a random-initialized BERT sentence-transformers model", runInitModel},
 		"train-tokenizer": {"learn a WordPiece tokenizer (tokenizer.json, vocab.txt) from a text corpus", runTrainTokenizer},
 		"train":           {"fine-tune a model from a YAML/JSON run description (checkpoints, resume, charts)", runTrain},
+		"sweep":           {"hyperparameter sweep (W&B sweep spec): grid/random/bayes, hyperband, resumable, sharded (--index), report", runSweep},
+		"mine-negatives":  {"add mined hard negatives to (anchor, positive) pairs (sentence-transformers' mine_hard_negatives)", runMine},
 		"evaluate":        {"retrieval metrics (sentence-transformers' InformationRetrievalEvaluator) of a model or of embeddings", runEvaluate},
 		"serve":           {"serve models over HTTP: OpenAI /v1/embeddings and TEI /embed, dynamic batching, /metrics", runServe},
 		"serve-bench":     {"load-test an embedding server (OpenAI or TEI API): throughput, latency percentiles, errors, memory", runServeBench},
+		"assets":          {"install the echarts library charts.html pages and notebooks draw with (pinned, SHA-256 checked)", runAssets},
+		"cache":           {"inspect or clear embedtune's cache of embeddings and results: info, clear [KIND]", runCache},
+		"estimate":        {"time a few training steps and encodes of a model on a dataset; estimate run lengths (bge-base too)", runEstimate},
+		"bundle":          {"pack a workshop (model, dataset, notebooks, chart assets) into one file, or install one offline", runBundle},
 	}
 }
 

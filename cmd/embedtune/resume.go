@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,58 +38,149 @@ type encodeJob struct {
 
 // newEncodeJob describes encoding texts (with ids read from idField) with m and opts.
 func newEncodeJob(m *model.SentenceTransformer, texts []string, ids []json.RawMessage, idField string, opts *model.EncodeOptions) encodeJob {
-	return encodeJob{Model: m.Source, WeightsFrom: m.WeightsFrom, MaxSeqLength: m.MaxSeqLength, Prompt: opts.Prompt,
-		PromptName: opts.PromptName, Normalize: opts.Normalize, TruncateDim: opts.TruncateDim, IDField: idField,
-		Texts: len(texts), InputSHA256: inputDigest(texts, ids)}
+	d := newInputDigest()
+	for i, t := range texts {
+		var id json.RawMessage
+		if ids != nil {
+			id = ids[i]
+		}
+		d.add(t, id)
+	}
+	return jobFor(m, len(texts), d.sum(), idField, opts)
 }
 
-// inputDigest hashes texts and ids unambiguously (length-prefixed).
-func inputDigest(texts []string, ids []json.RawMessage) string {
-	h := sha256.New()
-	for i, t := range texts {
-		fmt.Fprintf(h, "%d:%s", len(t), t)
-		if ids != nil {
-			fmt.Fprintf(h, "%d:%s", len(ids[i]), ids[i])
-		}
+// jobFor describes encoding n texts whose inputDigest is digest.
+func jobFor(m *model.SentenceTransformer, n int, digest, idField string, opts *model.EncodeOptions) encodeJob {
+	return encodeJob{Model: m.Source, WeightsFrom: m.WeightsFrom, MaxSeqLength: m.MaxSeqLength, Prompt: opts.Prompt,
+		PromptName: opts.PromptName, Normalize: opts.Normalize, TruncateDim: opts.TruncateDim, IDField: idField,
+		Texts: n, InputSHA256: digest}
+}
+
+// inputDigest hashes texts and ids unambiguously (length-prefixed), in order.
+type inputDigest struct{ h hash.Hash }
+
+func newInputDigest() *inputDigest { return &inputDigest{sha256.New()} }
+
+func (d *inputDigest) add(text string, id json.RawMessage) {
+	fmt.Fprintf(d.h, "%d:%s", len(text), text)
+	if id != nil {
+		fmt.Fprintf(d.h, "%d:%s", len(id), id)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (d *inputDigest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+// scanInput reads src once: it checks every record and returns their number and digest.
+func scanInput(src *records) (int, string, error) {
+	d, n := newInputDigest(), 0
+	err := src.each(func(text string, id json.RawMessage) error {
+		d.add(text, id)
+		n++
+		return nil
+	})
+	return n, d.sum(), err
 }
 
 // embeddingRecord is output line i of encode: {"id": ..., "embedding": [...]}, the id (as read)
 // only with --id-field.
-func embeddingRecord(ids []json.RawMessage, i int, emb []float32) any {
-	if ids == nil {
+func embeddingRecord(id json.RawMessage, emb []float32) any {
+	if id == nil {
 		return map[string]any{"embedding": emb}
 	}
 	return struct {
 		ID        json.RawMessage `json:"id"`
 		Embedding []float32       `json:"embedding"`
-	}{ids[i], emb}
+	}{id, emb}
 }
 
-// embeddingLine is embeddingRecord as a JSON line.
-func embeddingLine(ids []json.RawMessage, i int, emb []float32) ([]byte, error) {
-	b, err := json.Marshal(embeddingRecord(ids, i, emb))
-	return append(b, '\n'), err
+// encodeChunks encodes the records of src after the first skip, chunk texts at a time, and hands
+// each chunk's output lines to write with the number of texts done. With keptIDs, the ids of the
+// skipped records must be those (the ids of an earlier partial output). Memory holds one chunk.
+func encodeChunks(m *model.SentenceTransformer, src *records, skip, total, chunk int, keptIDs []json.RawMessage,
+	opts *model.EncodeOptions, write func(lines []byte, done int) error) error {
+	var texts []string
+	var ids []json.RawMessage
+	i := 0
+	flush := func() error {
+		if len(texts) == 0 {
+			return nil
+		}
+		emb, err := m.Encode(texts, opts)
+		if err != nil {
+			return &encodeError{done: i - len(texts), err: err}
+		}
+		var buf bytes.Buffer
+		for k, e := range emb {
+			var id json.RawMessage
+			if ids != nil {
+				id = ids[k]
+			}
+			b, err := json.Marshal(embeddingRecord(id, e))
+			if err != nil {
+				return err
+			}
+			buf.Write(b)
+			buf.WriteByte('\n')
+		}
+		texts, ids = texts[:0], ids[:0]
+		return write(buf.Bytes(), i)
+	}
+	err := src.each(func(text string, id json.RawMessage) error {
+		k := i
+		i++
+		if k < skip {
+			if keptIDs != nil && !bytes.Equal(keptIDs[k], id) {
+				return fmt.Errorf("line %d has id %s, the input's text %d has id %s", k+1, keptIDs[k], k+1, id)
+			}
+			return nil
+		}
+		if k >= total {
+			return fmt.Errorf("the input changed while it was being encoded (more than the %d texts counted)", total)
+		}
+		texts = append(texts, text)
+		if id != nil {
+			ids = append(ids, id)
+		}
+		if len(texts) == chunk {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil && i != total {
+		err = fmt.Errorf("the input changed while it was being encoded (%d texts, %d counted before)", i, total)
+	}
+	return err
 }
 
-// encodeResumable encodes texts chunk by chunk, appending each chunk's lines to out+".partial"
-// and syncing it, so that a run that is interrupted (Ctrl-C, a crash, a lost machine) continues
-// where it stopped when started again with the same job. A line cut short by a crash is dropped and
-// re-encoded; complete lines are checked (valid JSON, the id at that position). When every text is
-// encoded the file is renamed to out and the job description to out+".job.json", which records how
-// out was made and lets a later run of the same job finish at once.
-func encodeResumable(m *model.SentenceTransformer, texts []string, ids []json.RawMessage, job encodeJob,
+// encodeError is a failure to encode the texts after the first done.
+type encodeError struct {
+	done int
+	err  error
+}
+
+func (e *encodeError) Error() string { return e.err.Error() }
+func (e *encodeError) Unwrap() error { return e.err }
+
+// encodeResumable encodes src chunk by chunk, appending each chunk's lines to out+".partial"
+// and syncing it, so that a run that is interrupted (Ctrl-C, SIGTERM, a crash, a lost machine)
+// continues where it stopped when started again with the same job. A line cut short by a crash is
+// dropped and re-encoded; complete lines are checked (valid JSON, the id at that position). When every
+// text is encoded the file is renamed to out and the job description to out+".job.json", which
+// records how out was made and lets a later run of the same job finish at once.
+func encodeResumable(m *model.SentenceTransformer, src *records, job encodeJob,
 	opts *model.EncodeOptions, out string, chunk int, progress io.Writer) error {
 	if chunk <= 0 {
 		return fmt.Errorf("--chunk-size must be positive, got %d", chunk)
 	}
 	partial, jobFile, doneFile := out+".partial", out+".partial.json", out+".job.json"
-	if _, err := os.Stat(partial); errors.Is(err, os.ErrNotExist) && alreadyDone(out, doneFile, job, ids) {
-		fmt.Fprintf(progress, "encode: %s already holds the %d embeddings of this job (%s); nothing to do\n", out, len(texts), doneFile)
+	if _, err := os.Stat(partial); errors.Is(err, os.ErrNotExist) && alreadyDone(out, doneFile, job) {
+		fmt.Fprintf(progress, "encode: %s already holds the %d embeddings of this job (%s); nothing to do\n", out, job.Texts, doneFile)
 		return nil
 	}
-	done, err := resumePoint(partial, jobFile, job, ids)
+	done, keptIDs, err := resumePoint(partial, jobFile, job)
 	if err != nil {
 		return err
 	}
@@ -96,34 +190,31 @@ func encodeResumable(m *model.SentenceTransformer, texts []string, ids []json.Ra
 			return err
 		}
 	} else {
-		fmt.Fprintf(progress, "encode: resuming %s at text %d of %d\n", partial, done, len(texts))
+		fmt.Fprintf(progress, "encode: resuming %s at text %d of %d\n", partial, done, job.Texts)
 	}
 	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	for start := done; start < len(texts); start += chunk {
-		end := min(start+chunk, len(texts))
-		emb, err := m.Encode(texts[start:end], opts)
-		if err != nil {
-			return fmt.Errorf("encoding texts %d–%d (done so far are kept in %s; re-run with --resume): %w", start, end-1, partial, err)
-		}
-		var buf bytes.Buffer
-		for i, e := range emb {
-			line, err := embeddingLine(ids, start+i, e)
-			if err != nil {
-				return err
-			}
-			buf.Write(line)
-		}
-		if _, err := f.Write(buf.Bytes()); err != nil {
+	err = encodeChunks(m, src, done, job.Texts, chunk, keptIDs, opts, func(lines []byte, n int) error {
+		if _, err := f.Write(lines); err != nil {
 			return fmt.Errorf("writing %s: %w", partial, err)
 		}
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("syncing %s: %w", partial, err)
 		}
-		fmt.Fprintf(progress, "encode: %d/%d texts\n", end, len(texts))
+		fmt.Fprintf(progress, "encode: %d/%d texts\n", n, job.Texts)
+		return nil
+	})
+	if ee, ok := errors.AsType[*encodeError](err); ok {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted after %d of %d texts, which are kept in %s: run the same command again to continue", ee.done, job.Texts, partial)
+		}
+		return fmt.Errorf("encoding texts %d–%d (done so far are kept in %s; re-run with --resume): %w", ee.done, min(ee.done+chunk, job.Texts)-1, partial, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", partial, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", partial, err)
@@ -141,48 +232,51 @@ func encodeResumable(m *model.SentenceTransformer, texts []string, ids []json.Ra
 	return nil
 }
 
-// resumePoint returns how many texts partial already holds, after checking that jobFile describes
-// the same job and truncating a trailing incomplete line. No partial file: 0.
-func resumePoint(partial, jobFile string, job encodeJob, ids []json.RawMessage) (int, error) {
-	data, err := os.ReadFile(partial)
+// resumePoint returns how many texts partial already holds (and their ids, with an id field), after
+// checking that jobFile describes the same job and truncating a trailing incomplete line. No partial
+// file: 0. The file is read as a stream.
+func resumePoint(partial, jobFile string, job encodeJob) (int, []json.RawMessage, error) {
+	f, err := os.Open(partial)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return 0, nil, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	defer f.Close()
 	jb, err := os.ReadFile(jobFile)
 	if err != nil {
-		return 0, fmt.Errorf("%s exists but its job description %s cannot be read (%v): delete the partial file to start over", partial, jobFile, err)
+		return 0, nil, fmt.Errorf("%s exists but its job description %s cannot be read (%v): delete the partial file to start over", partial, jobFile, err)
 	}
 	if err := sameJob(jb, job); err != nil {
-		return 0, fmt.Errorf("%s was written by %w: delete it and %s, or run with the same model, options and input", partial, err, jobFile)
+		return 0, nil, fmt.Errorf("%s was written by %w: delete it and %s, or run with the same model, options and input", partial, err, jobFile)
 	}
-	n, valid, err := checkLines(data, job, ids)
+	n, valid, size, ids, err := checkLines(f, job)
 	if err != nil {
-		return 0, fmt.Errorf("%s %w: delete it to start over", partial, err)
+		return 0, nil, fmt.Errorf("%s %w: delete it to start over", partial, err)
 	}
-	if valid < len(data) {
-		if err := os.Truncate(partial, int64(valid)); err != nil {
-			return 0, fmt.Errorf("dropping the incomplete last line of %s: %w", partial, err)
+	if valid < size {
+		if err := os.Truncate(partial, valid); err != nil {
+			return 0, nil, fmt.Errorf("dropping the incomplete last line of %s: %w", partial, err)
 		}
 	}
-	return n, nil
+	return n, ids, nil
 }
 
 // alreadyDone reports whether out holds the complete result of job: its job record (jobFile) is the
 // same job and it has one valid line per text. Anything else means "encode again".
-func alreadyDone(out, jobFile string, job encodeJob, ids []json.RawMessage) bool {
+func alreadyDone(out, jobFile string, job encodeJob) bool {
 	jb, err := os.ReadFile(jobFile)
 	if err != nil || sameJob(jb, job) != nil {
 		return false
 	}
-	data, err := os.ReadFile(out)
+	f, err := os.Open(out)
 	if err != nil {
 		return false
 	}
-	n, valid, err := checkLines(data, job, ids)
-	return err == nil && n == job.Texts && valid == len(data)
+	defer f.Close()
+	n, valid, size, _, err := checkLines(f, job)
+	return err == nil && n == job.Texts && valid == size
 }
 
 // sameJob checks that the JSON job description jb is job.
@@ -197,32 +291,36 @@ func sameJob(jb []byte, job encodeJob) error {
 	return nil
 }
 
-// checkLines counts the complete embedding lines of data (a last line without its newline is not
-// counted) and returns their byte length; a line that is not an embedding, an id differing from the
-// input's at that position, or more lines than texts is an error ("line N ...").
-func checkLines(data []byte, job encodeJob, ids []json.RawMessage) (n, valid int, err error) {
-	for valid < len(data) {
-		nl := bytes.IndexByte(data[valid:], '\n')
-		if nl < 0 {
-			break // cut short by a crash
+// checkLines reads embedding lines from r and returns how many are complete (a last line without its
+// newline is not counted), their byte length, the total length and, when the job has an id field,
+// their ids. A line that is not an embedding or more lines than texts is an error ("line N ...").
+func checkLines(r io.Reader, job encodeJob) (n int, valid, size int64, ids []json.RawMessage, err error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	for {
+		line, rerr := br.ReadBytes('\n')
+		size += int64(len(line))
+		if rerr != nil && rerr != io.EOF {
+			return 0, 0, 0, nil, rerr
+		}
+		if rerr == io.EOF {
+			return n, valid, size, ids, nil // a last line without "\n" was cut short by a crash
 		}
 		var rec struct {
 			ID        json.RawMessage `json:"id"`
 			Embedding []float32       `json:"embedding"`
 		}
-		if err := json.Unmarshal(data[valid:valid+nl], &rec); err != nil || len(rec.Embedding) == 0 {
-			return 0, 0, fmt.Errorf("line %d is not an embedding line", n+1)
+		if err := json.Unmarshal(line, &rec); err != nil || len(rec.Embedding) == 0 {
+			return 0, 0, 0, nil, fmt.Errorf("line %d is not an embedding line", n+1)
 		}
 		if n >= job.Texts {
-			return 0, 0, fmt.Errorf("has more lines than the %d input texts", job.Texts)
+			return 0, 0, 0, nil, fmt.Errorf("has more lines than the %d input texts", job.Texts)
 		}
-		if ids != nil && !bytes.Equal(rec.ID, ids[n]) {
-			return 0, 0, fmt.Errorf("line %d has id %s, the input's text %d has id %s", n+1, rec.ID, n+1, ids[n])
+		if job.IDField != "" {
+			ids = append(ids, rec.ID)
 		}
 		n++
-		valid += nl + 1
+		valid += int64(len(line))
 	}
-	return n, valid, nil
 }
 
 // jobDifference names the first field in which two jobs differ.

@@ -26,70 +26,135 @@ func readTexts(path, format, field string) ([]string, error) {
 // readRecords is readTexts that also returns, when idField is set (JSON Lines only), each line's
 // id as its raw JSON value (a string or a number; anything else is an error naming the line).
 func readRecords(path, format, field, idField string) ([]string, []json.RawMessage, error) {
-	var r io.Reader
+	src, err := openRecords(path, format, field, idField)
+	if err != nil {
+		return nil, nil, err
+	}
+	texts := []string{}
+	var ids []json.RawMessage
+	err = src.each(func(text string, id json.RawMessage) error {
+		texts = append(texts, text)
+		if idField != "" {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return texts, ids, err
+}
+
+// records is an input of texts (see readTexts) read as a stream: a file is read again from its start
+// by every call of each, without being held in memory; stdin is read once into memory.
+type records struct {
+	path, format, idField string
+	fields                []string
+	data                  []byte // stdin's content
+}
+
+// openRecords checks the options and, for stdin, reads the input.
+func openRecords(path, format, field, idField string) (*records, error) {
+	fields := strings.Split(field, ",")
+	for i := range fields {
+		if fields[i] = strings.TrimSpace(fields[i]); fields[i] == "" {
+			return nil, fmt.Errorf("--field %q: empty field name", field)
+		}
+	}
+	switch format {
+	case "auto", "jsonl", "text":
+	default:
+		return nil, fmt.Errorf("unknown input format %q (auto, jsonl, text)", format)
+	}
+	r := &records{path: path, format: format, idField: idField, fields: fields}
 	if path == "-" {
-		r = os.Stdin
-	} else {
-		f, err := os.Open(path)
+		data, err := io.ReadAll(os.Stdin)
 		if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		r.data = data
+	}
+	return r, nil
+}
+
+// each calls fn with every record in order; an error of fn stops the reading and is returned.
+func (r *records) each(fn func(text string, id json.RawMessage) error) error {
+	var in io.Reader
+	if r.path == "-" {
+		in = bytes.NewReader(r.data)
+	} else {
+		f, err := os.Open(r.path)
+		if err != nil {
+			return err
 		}
 		defer f.Close()
-		r = f
+		in = f
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	br := bufio.NewReaderSize(in, 1<<20)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	text = strings.TrimSuffix(text, "\n")
-	lines := []string{}
-	if text != "" {
-		lines = strings.Split(text, "\n")
-	}
+	format := r.format
 	if format == "auto" {
 		format = "text"
-		for _, l := range lines {
-			if t := strings.TrimSpace(l); t != "" {
-				if strings.HasPrefix(t, "{") {
+		for n := 4096; ; n *= 4 { // the first non-blank line decides
+			head, err := br.Peek(n)
+			t := bytes.TrimLeft(head, " \t\r\n")
+			if len(t) > 0 {
+				if t[0] == '{' {
 					format = "jsonl"
 				}
 				break
 			}
+			if err != nil {
+				break
+			}
 		}
 	}
-	fields := strings.Split(field, ",")
-	for i := range fields {
-		if fields[i] = strings.TrimSpace(fields[i]); fields[i] == "" {
-			return nil, nil, fmt.Errorf("--field %q: empty field name", field)
-		}
+	if format == "text" && r.idField != "" {
+		return fmt.Errorf("%s: --id-field needs JSON Lines input, not plain text", r.path)
 	}
-	switch format {
-	case "text":
-		if idField != "" {
-			return nil, nil, fmt.Errorf("%s: --id-field needs JSON Lines input, not plain text", path)
+	// Every line ended by "\n" is a record, and so is a last line without one unless it is empty;
+	// an input that is a single empty line holds nothing.
+	heldFirst := false
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading %s: %w", r.path, err)
 		}
-		return lines, nil, nil
-	case "jsonl":
-		out := []string{}
-		var ids []json.RawMessage
-		for i, l := range lines {
-			if strings.TrimSpace(l) == "" {
+		if len(line) == 0 && err == io.EOF {
+			return nil
+		}
+		if terminated := bytes.HasSuffix(line, []byte("\n")); terminated {
+			line = bytes.TrimSuffix(line[:len(line)-1], []byte("\r"))
+		}
+		switch format {
+		case "text":
+			if lineNo == 1 && len(line) == 0 && err == nil {
+				heldFirst = true
 				continue
 			}
-			s, id, err := parseRecord([]byte(l), fields, idField)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s line %d: %w", path, i+1, err)
+			if heldFirst {
+				heldFirst = false
+				if ferr := fn("", nil); ferr != nil {
+					return ferr
+				}
 			}
-			out = append(out, s)
-			if idField != "" {
-				ids = append(ids, id)
+			if ferr := fn(string(line), nil); ferr != nil {
+				return ferr
+			}
+		case "jsonl":
+			if len(bytes.TrimSpace(line)) > 0 {
+				s, id, perr := parseRecord(line, r.fields, r.idField)
+				if perr != nil {
+					return fmt.Errorf("%s line %d: %w", r.path, lineNo, perr)
+				}
+				if ferr := fn(s, id); ferr != nil {
+					return ferr
+				}
 			}
 		}
-		return out, ids, nil
+		if err == io.EOF {
+			return nil
+		}
 	}
-	return nil, nil, fmt.Errorf("unknown input format %q (auto, jsonl, text)", format)
 }
 
 // parseRecord extracts the text (fields joined) and the id of one JSON Lines record.

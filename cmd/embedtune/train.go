@@ -17,12 +17,13 @@ import (
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
-// runTrain: embedtune train --config run.yaml [--resume latest|DIR].
+// runTrain: embedtune train --config run.yaml [--resume latest|latest-valid|DIR].
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("train", "--config run.yaml [--resume latest|CHECKPOINT]", stderr)
+	fs := newFlagSet("train", "--config run.yaml [--resume latest|latest-valid|CHECKPOINT]", stderr)
 	cfgPath := fs.String("config", "", "YAML or JSON run description: model, train_dataset, eval_dataset, loss, evaluator, args (required)")
-	resume := fs.String("resume", "", "continue from a checkpoint folder, or \"latest\" (the newest in output_dir)")
+	resume := fs.String("resume", "", "continue from a checkpoint folder, \"latest\" (the newest in output_dir) or \"latest-valid\" (the newest whose files match its SHA256SUMS)")
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar")
+	skipMemory := fs.Bool("skip-memory-check", false, "start even when the estimated peak memory exceeds what is available (skip_memory_check)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -33,47 +34,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	targs, err := trainlib.TrainingArgumentsFromMap(*cfgPath+": args", rc.Args)
-	if err != nil {
-		return err
-	}
-	m, err := model.Load(rc.Model, model.WithLogger(stderr))
-	if err != nil {
-		return err
-	}
-	if rc.LoRA != nil {
-		if err := m.AddAdapter(*rc.LoRA); err != nil {
-			return fmt.Errorf("lora: %w", err)
+	if *skipMemory {
+		if rc.Args == nil {
+			rc.Args = map[string]any{}
 		}
+		rc.Args["skip_memory_check"] = true
 	}
-	train, err := rc.TrainDataset.Load()
+	tr, err := rc.NewTrainer(stderr, []model.Option{model.WithLogger(stderr)})
 	if err != nil {
-		return fmt.Errorf("train_dataset: %w", err)
-	}
-	opts := []trainlib.TrainerOption{}
-	if rc.Evaluator != nil {
-		ev, err := rc.Evaluator.BuildEvaluator()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, trainlib.WithEvaluator(ev))
-	}
-	loss, err := trainlib.BuildLoss(m, rc.Loss)
-	if err != nil {
-		return err
-	}
-	var tr *trainlib.Trainer
-	if rc.EvalDataset != nil {
-		ed, err := rc.EvalDataset.Load()
-		if err != nil {
-			return fmt.Errorf("eval_dataset: %w", err)
-		}
-		tr, err = trainlib.NewTrainer(m, targs, train, ed, loss, opts...)
-		if err != nil {
-			return err
-		}
-	} else if tr, err = trainlib.NewTrainer(m, targs, train, nil, loss, opts...); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", *cfgPath, err)
 	}
 	if !*noProgress {
 		display.AttachProgress(tr, display.WithWriter(stderr))

@@ -58,3 +58,21 @@ func nonFinite(v float64) (string, bool) {
 	}
 	return "", false
 }
+
+// Thousands formats n with comma thousands separators, as Python's f"{n:,}": 109482240 → "109,482,240".
+func Thousands[T ~int | ~int64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -40,13 +40,21 @@ func TestAgainstPython(t *testing.T) {
 		in = append(in, pythonValue(v))
 	}
 	req["values"] = in
+	integers := []int64{0, 7, -7, 999, 1000, -1000, 123456, 1234567, -1234567, 109482240, math.MaxInt64, math.MinInt64 + 1}
+	req["integers"] = integers
 	var resp struct {
-		Repr  []string   `json:"repr"`
-		Fixed [][]string `json:"fixed"`
+		Repr      []string   `json:"repr"`
+		Fixed     [][]string `json:"fixed"`
+		Thousands []string   `json:"thousands"`
 	}
 	testutil.PythonJSON(t, "tests/reference/pyfmt_reference.py", req, &resp)
 	if len(resp.Repr) != len(values) || len(resp.Fixed) != len(values) {
 		t.Fatalf("Python answered for %d values, want %d", len(resp.Repr), len(values))
+	}
+	for i, n := range integers {
+		if got := Thousands(n); got != resp.Thousands[i] {
+			t.Errorf("Thousands(%d) = %q, Python f\"{n:,}\" %q", n, got, resp.Thousands[i])
+		}
 	}
 	for i, v := range values {
 		if got := Repr(v); got != resp.Repr[i] {

@@ -11,9 +11,12 @@ package testutil
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,4 +113,91 @@ func PythonJSON(t testing.TB, script string, req, resp any) {
 	if err := json.Unmarshal(stdout.Bytes(), resp); err != nil {
 		t.Fatalf("%s: decoding output: %v\n%.500s", script, err, stdout.String())
 	}
+}
+
+// ResetPeakRSS resets the process's peak resident set size (VmHWM) on Linux, so a benchmark can
+// measure the peak of one phase; elsewhere it does nothing.
+func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// ProcStatusKB reads a "kB" field of /proc/self/status (VmRSS, VmHWM, ...), or 0 when unavailable.
+func ProcStatusKB(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// JSONClose reports whether two JSON texts hold the same value with every number within tol of its
+// counterpart (strings, booleans and nulls equal, lists and objects element by element).
+func JSONClose(a, b []byte, tol float64) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return jsonClose(x, y, tol)
+}
+
+func jsonClose(x, y any, tol float64) bool {
+	switch xv := x.(type) {
+	case float64:
+		yv, ok := y.(float64)
+		return ok && math.Abs(xv-yv) <= tol
+	case []any:
+		yv, ok := y.([]any)
+		if !ok || len(xv) != len(yv) {
+			return false
+		}
+		for i := range xv {
+			if !jsonClose(xv[i], yv[i], tol) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		yv, ok := y.(map[string]any)
+		if !ok || len(xv) != len(yv) {
+			return false
+		}
+		for k, v := range xv {
+			if !jsonClose(v, yv[k], tol) {
+				return false
+			}
+		}
+		return true
+	}
+	return x == y
+}
+
+// CheckTorchGradient compares our float32 gradient of one tensor with PyTorch's float32 (ref32) and
+// float64 (ref64) gradients of it, computed by tests/reference/st_grad.py on the same model and
+// batch. Float32 gradients of embedding losses carry cancellation error (most on random models,
+// whose embeddings are nearly equal), so ours must be as close to float64 as PyTorch float32 is,
+// within a factor of 4, or within 1e-5 of the gradient's largest value. It returns nil or an error
+// naming the worst value.
+func CheckTorchGradient(name string, got []float32, ref32, ref64 []float64) error {
+	if len(got) != len(ref64) || len(ref32) != len(ref64) {
+		return fmt.Errorf("d loss/d %s: %d values, PyTorch %d (float32) and %d (float64)", name, len(got), len(ref32), len(ref64))
+	}
+	scale, torchErr, worst, at := 0.0, 0.0, 0.0, 0
+	for j := range got {
+		scale = math.Max(scale, math.Abs(ref64[j]))
+		torchErr = math.Max(torchErr, math.Abs(ref32[j]-ref64[j]))
+		if d := math.Abs(float64(got[j]) - ref64[j]); d > worst {
+			worst, at = d, j
+		}
+	}
+	if worst > 4*torchErr+1e-5*scale {
+		return fmt.Errorf("d loss/d %s[%d] = %.6g, PyTorch float64 %.6g: error %.3g vs PyTorch float32's %.3g (max |grad| %.3g)",
+			name, at, got[at], ref64[at], worst, torchErr, scale)
+	}
+	return nil
 }

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/embedtune/embedtune/internal/pyfmt"
 )
 
 // formatCell turns a table cell value into text: floats with up to 6 significant digits ("NaN", "+Inf"
@@ -19,18 +20,18 @@ func formatCell(v any) string {
 	case float32:
 		return formatFloat(float64(x))
 	case int:
-		return groupThousands(int64(x))
+		return pyfmt.Thousands(int64(x))
 	case int64:
-		return groupThousands(x)
+		return pyfmt.Thousands(x)
 	case int32:
-		return groupThousands(int64(x))
+		return pyfmt.Thousands(int64(x))
 	case uint64:
 		if x > math.MaxInt64 {
 			return strconv.FormatUint(x, 10)
 		}
-		return groupThousands(int64(x))
+		return pyfmt.Thousands(int64(x))
 	case uint32:
-		return groupThousands(int64(x))
+		return pyfmt.Thousands(int64(x))
 	case time.Duration:
 		return x.String()
 	case fmt.Stringer:
@@ -49,26 +50,6 @@ func formatFloat(x float64) string {
 		return fmt.Sprint(x)
 	}
 	return strconv.FormatFloat(x, 'g', 6, 64)
-}
-
-// groupThousands writes n with "," between groups of three digits: 109482240 → "109,482,240".
-func groupThousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // formatDuration formats seconds as transformers' format_time does: "mm:ss", or "h:mm:ss" from one hour.

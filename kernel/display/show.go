@@ -27,6 +27,9 @@ type Texter interface {
 //     see LoadECharts; if it is not installed, a notice says how to install it);
 //   - an HTMLer shows its HTML();
 //   - a map[string]float64 is shown as a metrics table (MetricsTable);
+//   - trainlib.TrainingArguments (the fields that were set, by their Hugging Face names), a *trainlib.Trainer
+//     (data, loss, steps, schedule, optimizer, trained weights) and a losses.Loss (its parameters) are shown
+//     as summaries;
 //   - an error is shown as an error box;
 //   - a string is taken as HTML;
 //   - anything else is shown as preformatted text (fmt's %v).
@@ -66,6 +69,11 @@ func toHTML(fe frontend, x any) string {
 		return MetricsTable("", v).HTML()
 	case error:
 		return errorHTML(v)
+	}
+	if s := trainlibSummary(x); s != nil {
+		return s.HTML()
+	}
+	switch v := x.(type) {
 	case string:
 		return v
 	default:
@@ -93,7 +101,11 @@ func writeText(w io.Writer, x any) {
 	case error:
 		s = "Error: " + v.Error()
 	default:
-		s = fmt.Sprintf("%v", x)
+		if sum := trainlibSummary(x); sum != nil {
+			s = sum.Text()
+		} else {
+			s = fmt.Sprintf("%v", x)
+		}
 	}
 	if !strings.HasSuffix(s, "\n") {
 		s += "\n"

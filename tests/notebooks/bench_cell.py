@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark: time to re-run a trivial cell that imports trainlib in a warm embedtune (GoNB) kernel.
+"""Benchmarks of cell re-runs in a warm embedtune (GoNB) kernel.
 
 GoNB turns every cell into a fresh Go program, so re-running a cell costs `go build` (with a warm build
-cache: mostly linking) plus the program's start. This starts the kernel, runs the cell once to warm the
-caches, then re-runs it --runs times and prints the wall time of each re-run (execute_request to idle) and
-their median.
+cache: mostly linking), the program's start, and whatever the cell recomputes.
+
+Trivial cell (default): runs a cell that imports trainlib once to warm the caches, then re-runs it --runs
+times and prints the wall time of each re-run (execute_request to idle) and their median.
 
     kernel/.venv/bin/python tests/notebooks/bench_cell.py [--runs 5] [--package github.com/...]
+
+Tutorial notebook (--notebook): runs every cell of the notebook once in order (training included, with the
+EMBEDTUNE_* settings of the environment), then re-runs each cell after the training cell --runs times with
+warm caches (embeddings, evaluation results) and prints, per cell, the first run and the median re-run: the
+"re-run the evaluation after training" times the README reports.
+
+    kernel/.venv/bin/python tests/notebooks/bench_cell.py --notebook notebooks/01_finetune_embedder.ipynb [--runs 3]
 """
 import argparse
 import os
@@ -58,9 +66,12 @@ def main():
     ap.add_argument("--package", default=None, help="Go package to import (default: trainlib, else trainlib/backend)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds allowed for one cell (the first builds everything)")
     ap.add_argument("--verbose", action="store_true", help="show the kernel's log")
+    ap.add_argument("--notebook", help="benchmark re-runs of this notebook's cells after its training cell")
     args = ap.parse_args()
     if args.runs < 1:
         sys.exit("bench_cell: --runs must be >= 1")
+    if args.notebook:
+        return bench_notebook(root, args)
     pkg = args.package or pick_package(root)
     name = pkg.rsplit("/", 1)[-1]
     code = f'import "{pkg}"\n\n%%\nfmt.Printf("imported %T\\n", {name}.{sym(root, pkg)})\n'
@@ -83,6 +94,49 @@ def main():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)  # graceful: GoNB then stops its gopls too
+
+
+def bench_notebook(root, args):
+    """Runs the notebook's cells once, then re-runs those after the training cell; prints the timings."""
+    import json
+    with open(args.notebook) as f:
+        nb = json.load(f)
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    train = next((i for i, c in enumerate(cells) if "expect-training-progress" in c["metadata"].get("tags", [])), None)
+    if train is None:
+        sys.exit(f"bench_cell: {args.notebook} has no cell tagged expect-training-progress")
+    log = None if args.verbose else open(os.devnull, "w")
+    km, kc = start_new_kernel(kernel_name="embedtune", cwd=os.path.dirname(os.path.abspath(args.notebook)), stderr=log)
+    rows = []
+    try:
+        first = []
+        for i, c in enumerate(cells):
+            src = "".join(c["source"])
+            secs, out, err = run_cell(kc, src, args.timeout)
+            if err:
+                sys.exit(f"bench_cell: cell {i} failed: {err}\n{out[-2000:]}")
+            first.append(secs)
+            print(f"first run, cell {i}: {secs:.2f} s  {src.splitlines()[-1][:70]}", flush=True)
+        for i in range(train + 1, len(cells)):
+            src = "".join(cells[i]["source"])
+            times = []
+            for _ in range(args.runs):
+                secs, out, err = run_cell(kc, src, args.timeout)
+                if err:
+                    sys.exit(f"bench_cell: re-run of cell {i} failed: {err}\n{out[-2000:]}")
+                times.append(secs)
+            rows.append((i, first[i], statistics.median(times), min(times), max(times), src))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    print(f"\nre-runs after training ({args.runs} each, warm kernel and caches), {args.notebook}:")
+    print("| cell | first run (s) | re-run median (s) | min | max | code |")
+    print("|---|---|---|---|---|---|")
+    for i, f1, med, lo, hi, src in rows:
+        line = next((l.strip() for l in reversed(src.splitlines()) if l.strip()), "")
+        print(f"| {i} | {f1:.2f} | {med:.2f} | {lo:.2f} | {hi:.2f} | `{line[:60]}` |")
+    worst = max(r[2] for r in rows)
+    print(f"slowest re-run median: {worst:.2f} s")
 
 
 def sym(root, pkg):

@@ -99,12 +99,17 @@ class CheckBadInputTest(unittest.TestCase):
     def test_cases(self):
         stderr = {"output_type": "stream", "name": "stderr", "text": "panic: x"}
         failure = {"output_type": "error", "ename": "ERROR", "evalue": "exit status 2", "traceback": []}
+        stopped = {"output_type": "error", "ename": "ERROR", "evalue": "exit status 1", "traceback": []}
+        exit_line = {"output_type": "stream", "name": "stderr", "text": "exit status 1\n"}
         cases = [
             ("one box per cell", notebook(cell([html_out("<p>ok</p>")]), cell([html_out(ERROR_BOX)]),
                                           cell([html_out(ERROR_BOX)])), None),
+            ("stopped by nb.Must", notebook(cell([html_out(ERROR_BOX), exit_line, stopped])), None),
+            ("stopped without a box", notebook(cell([exit_line, stopped])), "without one error box"),
             ("one needle absent", notebook(cell([html_out(ERROR_BOX)])), "no error box mentions '/y'"),
             ("two boxes", notebook(cell([html_out(ERROR_BOX), html_out(ERROR_BOX)])), "2 error boxes"),
             ("cell failed", notebook(cell([html_out(ERROR_BOX), failure])), "the cell failed"),
+            ("panic", notebook(cell([stderr, stopped])), "stderr output"),
             ("stderr", notebook(cell([html_out(ERROR_BOX), stderr])), "stderr output"),
         ]
         for name, nb, want in cases:
@@ -127,13 +132,16 @@ class CheckCommittedTest(unittest.TestCase):
             ("outputs", notebook(cell([html_out("x")], executed=False)), "with outputs"),
             ("count", notebook(cell([], executed=True)), "execution count"),
             ("kernel", dict(notebook(cell([], executed=False)), metadata={"kernelspec": {"name": "gonb"}}), "kernelspec"),
+            ("short cells", notebook(cell([], executed=False, source="a\n\nb\n  \nc")), None),
+            ("long cell", notebook(cell([], executed=False, source="a\nb\nc\nd")), "4 non-blank code lines, at most 3"),
+            ("long notebook", notebook(*[cell([], executed=False, source="a\nb")] * 3), "6 non-blank code lines, at most 5"),
         ]
         for name, nb, want in cases:
             with self.subTest(name), tempfile.TemporaryDirectory() as d:
                 p = os.path.join(d, "nb.ipynb")
                 with open(p, "w") as f:
                     json.dump(nb, f)
-                problems = check_outputs.check_committed(p)
+                problems = check_outputs.check_committed(p, 3, 5)
                 if want is None:
                     self.assertEqual(problems, [])
                 else:

@@ -25,6 +25,7 @@ type part struct {
 	Saved    *savedResult    `json:"saved,omitempty"`
 	SciFact  *sciFactResult  `json:"scifact,omitempty"`
 	Bench    *benchResult    `json:"bench,omitempty"`
+	Mining   *miningResult   `json:"mining,omitempty"`
 }
 
 type encodeResult struct {
@@ -283,6 +284,7 @@ func renderMarkdown(env runEnv, parts []part) string {
 		}
 		b.WriteString("\n")
 	}
+	renderMining(&b, byKind["mining"])
 	if ps := byKind["bench"]; len(ps) > 0 {
 		b.WriteString("## Performance: ours vs PyTorch CPU, same model (all-MiniLM-L6-v2), same batch shapes, same machine\n\n")
 		b.WriteString("| workload | shapes | embedtune (Go) | PyTorch | Go slower by |\n|---|---|---|---|---|\n")

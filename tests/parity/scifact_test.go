@@ -26,36 +26,16 @@ const (
 )
 
 // sciFactSubset restricts a BEIR set to nq queries (in file order), their relevant documents and
-// nOthers other documents spread evenly over the corpus; nq == 0 keeps everything.
+// nOthers other documents spread evenly over the corpus (datasets.IRData.Subset); nq == 0 keeps
+// everything.
 func sciFactSubset(ir *datasets.IRData, nq, nOthers int) (queries, corpus map[string]string, relevant map[string]map[string]bool, desc string) {
-	evaluable := make([]string, 0, len(ir.QueryIDs))
-	for _, q := range ir.QueryIDs {
-		if len(ir.RelevantDocs[q]) > 0 {
-			evaluable = append(evaluable, q)
-		}
+	if nq == 0 {
+		sub := ir.Subset(0, -1)
+		return sub.Queries, sub.Corpus, sub.RelevantDocs, fmt.Sprintf("test, all %d queries × %d documents", len(sub.QueryIDs), len(sub.Corpus))
 	}
-	if nq == 0 || nq >= len(evaluable) {
-		return ir.Queries, ir.Corpus, ir.RelevantDocs, fmt.Sprintf("test, all %d queries × %d documents", len(evaluable), len(ir.Corpus))
-	}
-	queries, corpus, relevant = map[string]string{}, map[string]string{}, map[string]map[string]bool{}
-	for _, q := range evaluable[:nq] {
-		queries[q] = ir.Queries[q]
-		relevant[q] = ir.RelevantDocs[q]
-		for d := range ir.RelevantDocs[q] {
-			corpus[d] = ir.Corpus[d]
-		}
-	}
-	nRel := len(corpus)
-	var others []string
-	for _, d := range ir.CorpusIDs {
-		if _, ok := corpus[d]; !ok {
-			others = append(others, d)
-		}
-	}
-	for _, d := range spread(others, nOthers) {
-		corpus[d] = ir.Corpus[d]
-	}
-	return queries, corpus, relevant, fmt.Sprintf("test subset: first %d queries, their %d relevant + %d other documents", nq, nRel, len(corpus)-nRel)
+	sub := ir.Subset(nq, nOthers)
+	nRel := len(sub.Corpus) - min(nOthers, len(ir.Corpus))
+	return sub.Queries, sub.Corpus, sub.RelevantDocs, fmt.Sprintf("test subset: first %d queries, their %d relevant + %d other documents", nq, nRel, len(sub.Corpus)-nRel)
 }
 
 // TestSciFact evaluates real models on BEIR SciFact with our evaluator and encoder, and compares

@@ -30,7 +30,14 @@ type Options struct {
 	ComputeDType dtypes.DType
 
 	// Linear overrides the linear layers of the encoder (used for LoRA). Nil means [Encoder.Linear].
+	// It must read parameters through the encoder's W (gradient checkpointing rebinds it).
 	Linear LinearFunc
+
+	// GradientCheckpointing (transformers' gradient_checkpointing) keeps only each layer's input
+	// for the backward pass and recomputes the layer's activations from it when its gradient is
+	// needed (fastops.Checkpoint): the same gradients with a fraction of the activation memory,
+	// for one more forward pass per step. It has no effect without gradients.
+	GradientCheckpointing bool
 }
 
 // Encoder builds BERT forward passes in a graph.
@@ -92,8 +99,27 @@ type attentionMask struct{ bias, keep *Node }
 // precision keeps the plain formulation.
 func (e *Encoder) fast() bool { return e.Opts.ComputeDType == dtypes.Float32 }
 
-// layer applies transformer block l.
+// layer applies transformer block l, checkpointed when Opts.GradientCheckpointing is set.
 func (e *Encoder) layer(l int, x *Node, att attentionMask) *Node {
+	if !e.Opts.GradientCheckpointing {
+		return e.layerBody(l, x, att)
+	}
+	w := e.W
+	y, rng := fastops.Checkpoint(x, e.rng, w, func(x, rng *Node, weight func(string) *Node) (*Node, *Node) {
+		// The block is built twice (forward, then again in the backward pass): both times on this
+		// encoder with its parameters and RNG state rebound, restored afterwards.
+		savedW, savedRNG := e.W, e.rng
+		defer func() { e.W, e.rng = savedW, savedRNG }()
+		e.W, e.rng = weight, rng
+		y := e.layerBody(l, x, att)
+		return y, e.rng
+	})
+	e.W, e.rng = w, rng
+	return y
+}
+
+// layerBody builds transformer block l.
+func (e *Encoder) layerBody(l int, x *Node, att attentionMask) *Node {
 	cfg := e.Cfg
 	B, L, H := x.Shape().Dimensions[0], x.Shape().Dimensions[1], cfg.HiddenSize
 	n, d := cfg.NumAttentionHeads, cfg.HeadDim()

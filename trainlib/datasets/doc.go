@@ -22,5 +22,17 @@
 //
 // Evaluation sets: IRFromPairs turns (question, context) rows into queries, a corpus with
 // duplicate contexts merged and the relevant documents of each query; LoadBEIR reads BEIR
-// folders (corpus.jsonl, queries.jsonl, qrels/{split}.tsv); ReadSQuAD reads SQuAD JSON files.
+// folders (corpus.jsonl, queries.jsonl, qrels/{split}.tsv); ReadSQuAD reads SQuAD JSON files;
+// LoadNanoBEIR reads sentence-transformers' NanoBEIR sets from the Hub (IRData.Set and Subset make
+// sets of any BEIR folder) for evaluation.NewNanoBEIREvaluator.
+//
+// Hard negatives: MineHardNegatives adds mined negatives to (anchor, positive) pairs exactly as
+// sentence-transformers' mine_hard_negatives does (MineOptions has its options), encoding and
+// searching the corpus in chunks so that memory stays bounded on million-passage corpora, with the
+// embeddings cached on disk; its triplet and n-tuple outputs are MultipleNegativesRankingLoss's
+// hard-negative columns:
+//
+//	mined, report, err := datasets.MineHardNegatives(pairs, model, datasets.MineOptions{
+//		NumNegatives: 1, RelativeMargin: datasets.Ptr(0.05)})
+//	fmt.Println(report) // the score statistics sentence-transformers prints; report.Warning() for dropped anchors
 package datasets

@@ -20,7 +20,7 @@ import (
 // Otherwise a column is int64 when every non-empty field is an integer, float64 when every one is a
 // number, bool when every one is True/False/true/false/TRUE/FALSE, else string.
 func readCSV(r io.Reader, name string, sep rune, keep []string) (*Dataset, []string, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(newUTF8Reader(r), 1<<20)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, utf8BOM) {
 		br.Discard(3)
 	}
@@ -212,7 +212,7 @@ func isDecimalNumber(s string) bool {
 
 // readText reads a .txt file: one row per line in a "text" column, as Hugging Face's text loader.
 func readText(r io.Reader, name string) (*Dataset, []string, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(newUTF8Reader(r), 1<<20)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, utf8BOM) {
 		br.Discard(3)
 	}

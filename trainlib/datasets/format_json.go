@@ -170,6 +170,9 @@ func readJSONLines(r io.Reader, name string, keep []string) (*Dataset, []string,
 			line = bytes.TrimPrefix(line, utf8BOM)
 		}
 		body := trimJSONSpace(line)
+		if err := checkUTF8(body); err != nil {
+			return nil, nil, fmt.Errorf("%s: line %d: %w", name, lineNo, err)
+		}
 		if len(body) > 0 {
 			pairs = pairs[:0]
 			err := parseObject(body, collect)
@@ -204,10 +207,20 @@ func readJSONLines(r io.Reader, name string, keep []string) (*Dataset, []string,
 // is such an array, or JSON Lines (several top-level values, as Hugging Face's json loader accepts
 // for .json files). A single object without that field is one row.
 func readJSON(r io.ReadSeeker, name, field string, keep []string) (*Dataset, []string, error) {
+	u := newUTF8Reader(r)
+	d, all, err := readJSONFrom(r, u, name, field, keep)
+	if u.err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, u.err)
+	}
+	return d, all, err
+}
+
+// readJSONFrom is readJSON reading through u (which checks that the text is UTF-8).
+func readJSONFrom(r io.ReadSeeker, u *utf8Reader, name, field string, keep []string) (*Dataset, []string, error) {
 	if field == "" {
 		field = "data"
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(u, 1<<20)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, utf8BOM) {
 		br.Discard(3)
 	}

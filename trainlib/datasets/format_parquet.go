@@ -43,12 +43,6 @@ const (
 // readParquet reads the top-level fields of a Parquet file (those in keep, or all); it returns the
 // dataset and all field names.
 func readParquet(path, name string, keep []string) (d *Dataset, all []string, err error) {
-	defer func() {
-		// parquet-go may panic on malformed pages: report it as a corrupt file, never crash.
-		if r := recover(); r != nil {
-			d, all, err = nil, nil, fmt.Errorf("%s: corrupt Parquet file: %v", name, r)
-		}
-	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -58,13 +52,30 @@ func readParquet(path, name string, keep []string) (d *Dataset, all []string, er
 	if err != nil {
 		return nil, nil, err
 	}
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true),
+	return readParquetFrom(f, st.Size(), name, keep)
+}
+
+// readParquetFrom is readParquet on size bytes read from r.
+func readParquetFrom(r io.ReaderAt, size int64, name string, keep []string) (d *Dataset, all []string, err error) {
+	defer func() {
+		// parquet-go may panic on malformed pages: report it as a corrupt file, never crash.
+		if r := recover(); r != nil {
+			d, all, err = nil, nil, fmt.Errorf("%s: corrupt Parquet file: %v", name, r)
+		}
+	}()
+	pf, err := parquet.OpenFile(r, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true),
 		parquet.ReadBufferSize(1<<20))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: not a valid Parquet file: %w", name, err)
 	}
 	root := pf.Root()
 	nrows := int(pf.NumRows())
+	if len(root.Columns()) == 0 {
+		if nrows == 0 {
+			return newDataset(nil, nil), nil, nil // an empty table, as pyarrow writes and reads it
+		}
+		return nil, nil, fmt.Errorf("%s: the Parquet file has no columns", name)
+	}
 	var names []string
 	var cols []*column
 	var nested []*parquet.Column
@@ -92,9 +103,11 @@ func readParquet(path, name string, keep []string) (d *Dataset, all []string, er
 		case pqStringList:
 			c, err = readParquetStringList(fc, leaf, nrows)
 		case pqNull:
+			// Count the stored (null) values rather than trusting the footer's row count, which a
+			// corrupt file could make huge.
 			b := newBuilder()
-			for i := 0; i < nrows; i++ {
-				b.appendNull()
+			if err = forEachValue(leaf, func(parquet.Value) error { b.appendNull(); return nil }); err == nil && b.len() != nrows {
+				err = fmt.Errorf("has %d values for %d rows (corrupt file)", b.len(), nrows)
 			}
 			c = b.finish()
 		case pqNested:
@@ -280,6 +293,9 @@ func readParquetScalar(leaf *parquet.Column, nrows int) (*column, error) {
 		}
 		switch kind {
 		case parquet.ByteArray:
+			if err := checkUTF8(v.ByteArray()); err != nil {
+				return fmt.Errorf("row %d: %w", b.len(), err)
+			}
 			b.appendString(v.ByteArray())
 		case parquet.Int32:
 			if unsigned32 {
@@ -350,6 +366,9 @@ func readParquetStringList(field, leaf *parquet.Column, nrows int) (*column, err
 		}
 		if d < dElem {
 			return fmt.Errorf("row %d: null element in a list of strings", b.len())
+		}
+		if err := checkUTF8(v.ByteArray()); err != nil {
+			return fmt.Errorf("row %d: %w", b.len(), err)
 		}
 		b.appendListItem(v.ByteArray())
 		return nil

@@ -6,6 +6,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // orderedGroup is a Parquet group node whose fields keep the order given (parquet.Group sorts them
@@ -54,4 +55,13 @@ func (g orderedGroup) Fields() []parquet.Field {
 		out[i] = f
 	}
 	return out
+}
+
+// nullColumnType is the type of a null column (every value null): INT32 annotated with the logical
+// type NULL ("UNKNOWN"), as pyarrow writes Arrow's null type, so that readers (pyarrow, Hugging Face
+// datasets, this package) read a null column back, not a string one. No value is ever encoded.
+type nullColumnType struct{ parquet.Type }
+
+func (nullColumnType) LogicalType() *format.LogicalType {
+	return &format.LogicalType{Unknown: &format.NullType{}}
 }

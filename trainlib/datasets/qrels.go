@@ -35,7 +35,12 @@ func ReadQrels(path string) (*Qrels, error) {
 		return nil, fmt.Errorf("datasets: qrels: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return readQrels(f, path)
+}
+
+// readQrels is ReadQrels on the content of r; path names it in errors.
+func readQrels(in io.Reader, path string) (*Qrels, error) {
+	r := csv.NewReader(in)
 	r.Comma = '\t'
 	r.LazyQuotes = true
 	r.FieldsPerRecord = -1

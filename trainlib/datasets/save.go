@@ -239,10 +239,12 @@ func parquetNode(t Type) parquet.Node {
 		return parquet.Optional(parquet.Leaf(parquet.BooleanType))
 	case StringList:
 		return parquet.Optional(parquet.List(parquet.String()))
+	case Null:
+		return parquet.Optional(parquet.Leaf(nullColumnType{parquet.Int32Type}))
 	}
-	// string, json (as text: pyarrow turns Parquet's JSON annotation into an extension type that
+	// string and json (as text: pyarrow turns Parquet's JSON annotation into an extension type that
 	// Hugging Face datasets cannot load; the json columns are listed in the file's key-value
-	// metadata instead), and null columns (all values null).
+	// metadata instead).
 	return parquet.Optional(parquet.String())
 }
 
@@ -251,6 +253,9 @@ func parquetNode(t Type) parquet.Node {
 // "list", required "element") has 0 for a null list, 1 for an empty one, 2 for each element, whose
 // repetition level is 0 for the first element of a row and 1 for the others.
 func (d *Dataset) writeParquet(w io.Writer) error {
+	if len(d.cols) == 0 && d.n > 0 {
+		return fmt.Errorf("%d rows without any column cannot be stored in Parquet (rows are stored per column); add a column or use JSON Lines", d.n)
+	}
 	g := make(orderedGroup, len(d.cols))
 	for j, c := range d.cols {
 		g[j] = namedNode{Node: parquetNode(c.typ), name: d.names[j]}
@@ -287,7 +292,7 @@ func (d *Dataset) writeParquet(w io.Writer) error {
 				continue
 			}
 			switch c.typ {
-			case String, JSON, Null:
+			case String, JSON:
 				row = append(row, parquet.ByteArrayValue([]byte(c.strAt(k))).Level(0, 1, j))
 			case Int:
 				row = append(row, parquet.Int64Value(c.ints[k]).Level(0, 1, j))

@@ -7,6 +7,9 @@
 //     "{name}_{fn}_{metric}@{k}", with sentence-transformers' primary metric, CSV and predictions.
 //   - [EvaluateEmbeddings]: the same metrics from precomputed embeddings (bring your own).
 //   - [SequentialEvaluator]: several evaluators as one, with "sequential_score".
+//   - [NanoBEIREvaluator]: an InformationRetrievalEvaluator per NanoBEIR (or any BEIR) set and the
+//     metrics averaged over them ("NanoBEIR_mean_cosine_ndcg@10"): the out-of-domain check to run
+//     beside the in-domain evaluator (trainlib.OutOfDomainGuard warns when it falls).
 //   - [CompareRetrieval]: a base and a fine-tuned model side by side (top-k documents, rank of the
 //     relevant document before and after, wins / losses / ties), as text or notebook HTML.
 //   - [Search] / [Searcher]: exact top-k search as chunked matrix products on the GoMLX backend,

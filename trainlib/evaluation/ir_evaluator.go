@@ -129,7 +129,11 @@ func (e *InformationRetrievalEvaluator) Run(ctx context.Context, m Encoder) (*IR
 	block := func(start, end int) ([][]float32, error) {
 		return encodeChecked(dSide.encode, "corpus", e.data.corpusIDs[start:end], e.corpusTexts[start:end], dOpts, e.opts.TruncateDim, dim)
 	}
-	hits, err := rankQueries(ctx, qEmb, len(e.data.corpusIDs), e.opts.CorpusChunkSize, block, fns, e.opts.MaxK(), e.opts.Search)
+	so := e.opts.Search
+	if g, ok := m.(interface{ SharedGraphs() *model.GraphCache }); ok && so.Graphs == nil {
+		so.Graphs = g.SharedGraphs() // nil unless the model shares its graphs (a sweep's runs)
+	}
+	hits, err := rankQueries(ctx, qEmb, len(e.data.corpusIDs), e.opts.CorpusChunkSize, block, fns, e.opts.MaxK(), so)
 	if err != nil {
 		return fail(err)
 	}

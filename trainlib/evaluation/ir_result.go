@@ -239,34 +239,39 @@ func (r *IRResult) csvRow(epoch float64, steps int) []string {
 // when the file is new, like sentence-transformers. The file is replaced atomically. An existing file
 // with a different header (other k lists or score functions) is an error rather than mislabelled rows.
 func (r *IRResult) WriteCSV(dir string, epoch float64, steps int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := appendCSVRow(dir, r.CSVFileName(), r.csvHeader(), r.csvRow(epoch, steps)); err != nil {
 		return fmt.Errorf("evaluation CSV: %w", err)
 	}
-	path := filepath.Join(dir, r.CSVFileName())
-	header := strings.Join(r.csvHeader(), ",")
+	return nil
+}
+
+// appendCSVRow appends row to dir/name, writing header first when the file is new; an existing file
+// with another header is an error. The file is replaced atomically.
+func appendCSVRow(dir, name string, header, row []string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, name)
+	head := strings.Join(header, ",")
 	var content []byte
 	old, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		first, _, _ := strings.Cut(string(old), "\n")
-		if first != header {
-			return fmt.Errorf("evaluation CSV %s: its header %q differs from this evaluation's %q; use another output folder",
-				path, first, header)
+		if first != head {
+			return fmt.Errorf("%s: its header %q differs from this evaluation's %q; use another output folder", path, first, head)
 		}
 		content = old
 		if len(content) > 0 && content[len(content)-1] != '\n' {
 			content = append(content, '\n')
 		}
 	case os.IsNotExist(err):
-		content = []byte(header + "\n")
+		content = []byte(head + "\n")
 	default:
-		return fmt.Errorf("evaluation CSV: %w", err)
+		return err
 	}
-	content = append(content, strings.Join(r.csvRow(epoch, steps), ",")+"\n"...)
-	if err := atomicio.WriteFile(path, content, 0o644); err != nil {
-		return fmt.Errorf("evaluation CSV: %w", err)
-	}
-	return nil
+	content = append(content, strings.Join(row, ",")+"\n"...)
+	return atomicio.WriteFile(path, content, 0o644)
 }
 
 // WriteJSON writes the result (see MarshalJSON) with epoch and steps to dir/JSONFileName(),

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -50,6 +51,11 @@ type SearchOptions struct {
 	// CorpusChunkSize is the number of corpus vectors per matrix product (default
 	// DefaultCorpusChunkSize). Smaller corpora use the next power of two at or above their size.
 	CorpusChunkSize int
+
+	// Graphs, when set, shares the score graph through this cache, so that repeated searches (an
+	// evaluator at every evaluation step of every run of a sweep) compile it once per chunk shape.
+	// The IR evaluator uses the model's (model.SentenceTransformer.SharedGraphs) when it has one.
+	Graphs *model.GraphCache
 }
 
 // Search returns, for every query, the k corpus entries with the highest score, best first: exact
@@ -102,6 +108,7 @@ type Searcher struct {
 
 	queryTensors []*tensors.Tensor
 	exec         *graph.Exec
+	sharedExec   bool // exec belongs to a model.GraphCache: Close leaves it
 	heaps        []hitHeap
 
 	chunk       *tensors.Tensor // [cChunk, dim], the corpus chunk being filled, reused for every chunk.
@@ -165,7 +172,22 @@ func NewSearcher(queries [][]float32, k int, opts SearchOptions) (*Searcher, err
 		}
 		s.queryTensors = append(s.queryTensors, t)
 	}
-	exec, err := graph.NewExec(b, scoreGraph)
+	build := func() (*graph.Exec, error) {
+		if opts.Graphs == nil {
+			return graph.NewExec(b, scoreGraph)
+		}
+		return graph.NewExec(b, func(q, c *graph.Node) *graph.Node {
+			opts.Graphs.CountBuild()
+			return scoreGraph(q, c)
+		})
+	}
+	var exec *graph.Exec
+	if opts.Graphs != nil {
+		exec, err = opts.Graphs.Exec(fmt.Sprintf("search score %p", b), build)
+		s.sharedExec = true
+	} else {
+		exec, err = build()
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("search: building the score graph: %w", err)
@@ -413,7 +435,7 @@ func (s *Searcher) Close() {
 		_ = s.chunk.FinalizeAll()
 		s.chunk = nil
 	}
-	if s.exec != nil {
+	if s.exec != nil && !s.sharedExec {
 		s.exec.Finalize()
 	}
 }

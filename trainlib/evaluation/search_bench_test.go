@@ -2,10 +2,9 @@ package evaluation
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 // BenchmarkSearch measures exact top-100 search of 256 queries over generated corpora of 100k and
@@ -23,8 +22,8 @@ func BenchmarkSearch(b *testing.B) {
 			}
 			corpus := generatedVectors(n, dim, 1)
 			queries := generatedVectors(numQueries, dim, 2)
-			resetPeakRSS()
-			startRSS := procStatusKB("VmRSS")
+			testutil.ResetPeakRSS()
+			startRSS := testutil.ProcStatusKB("VmRSS")
 			b.ResetTimer()
 			for range b.N {
 				hits, err := Search(queries, corpus, k, SearchOptions{})
@@ -38,7 +37,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.StopTimer()
 			flops := 2 * float64(numQueries) * float64(n) * dim * float64(b.N)
 			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			if peak := procStatusKB("VmHWM"); peak > 0 {
+			if peak := testutil.ProcStatusKB("VmHWM"); peak > 0 {
 				b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 				b.ReportMetric(float64(peak-startRSS)/1024, "search-extra-RSS-MiB")
 			}
@@ -62,25 +61,4 @@ func generatedVectors(n, dim int, seed uint64) [][]float32 {
 		out[i] = flat[i*dim : (i+1)*dim : (i+1)*dim]
 	}
 	return out
-}
-
-// resetPeakRSS resets the process's peak resident set size (VmHWM), where Linux allows it.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// procStatusKB reads a "kB" field of /proc/self/status, or 0 when unavailable.
-func procStatusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
 }

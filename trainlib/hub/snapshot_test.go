@@ -38,7 +38,7 @@ func TestRepoInfo(t *testing.T) {
 }
 
 func TestRejectsListingThatEscapesTheCache(t *testing.T) {
-	for _, bad := range []string{"../outside.txt", "a/../../outside.txt", "/etc/passwd", `..\evil`, "a//b"} {
+	for _, bad := range []string{"../outside.txt", "a/../../outside.txt", "/etc/passwd", `..\evil`, "a//b", "nul\x00.txt", "C:/windows.txt"} {
 		t.Run(bad, func(t *testing.T) {
 			srv := hubtest.NewServer(t)
 			srv.AddRepo(hub.Dataset, "org/evil", []hubtest.File{{Path: "ok.txt", Content: []byte("x")}, {Path: bad, Content: []byte("pwned")}})

@@ -57,8 +57,16 @@ func (l *CoSENT) Validate(numTextColumns int, hasLabels bool) error {
 
 // Compute implements Loss.
 func (l *CoSENT) Compute(emb []*Node, labels *Node) *Node {
+	return l.ComputeScaled(emb, labels, Scalar(emb[0].Graph(), dtypes.Float32, l.Scale))
+}
+
+// LogitScale implements Scaled.
+func (l *CoSENT) LogitScale() float64 { return l.Scale }
+
+// ComputeScaled implements Scaled.
+func (l *CoSENT) ComputeScaled(emb []*Node, labels, scale *Node) *Node {
 	g := emb[0].Graph()
-	s := MulScalar(l.Similarity.Pairwise(emb[0], emb[1]), l.Scale) // [B]
+	s := Mul(l.Similarity.Pairwise(emb[0], emb[1]), scale) // [B]
 	B := s.Shape().Dimensions[0]
 	diff := Sub(Reshape(s, B, 1), Reshape(s, 1, B))                                      // s_i - s_j
 	violated := LessThan(Reshape(labels, B, 1), Reshape(labels, 1, B))                   // y_i < y_j

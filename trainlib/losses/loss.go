@@ -4,6 +4,8 @@
 //	loss := losses.MultipleNegativesRankingLoss(model)                 // scale 20, cosine
 //	loss := losses.MultipleNegativesSymmetricRankingLoss(model)
 //	loss := losses.CoSENTLoss(model)                                   // needs a "score"/"label" column
+//	loss := losses.CachedMultipleNegativesRankingLoss(model, losses.WithMiniBatchSize(16)) // GradCache
+//	loss := losses.MatryoshkaLoss(model, inner, []int{768, 512, 256, 128, 64})
 //
 // Column order defines roles, as in sentence-transformers: the first text column is the anchor,
 // the second the positive, further ones hard negatives; a column named "label" or "score" (see
@@ -45,6 +47,46 @@ type Loss interface {
 	// Compute returns the scalar loss given one [B, D] embedding matrix per text column (in column
 	// order) and the labels [B] (float32; nil when the dataset has none).
 	Compute(embeddings []*Node, labels *Node) *Node
+}
+
+// Scaled is a Loss whose similarity scale (1/temperature, the "scale" parameter) can be given as a
+// graph input instead of a constant: a hyperparameter sweep over the scale then compiles one
+// training graph for every value. Compute(e, l) equals ComputeScaled(e, l, scale) with the scale
+// as a constant.
+type Scaled interface {
+	Loss
+	// LogitScale returns the loss's scale.
+	LogitScale() float64
+	// ComputeScaled is Compute with the scale given as a float32 scalar node.
+	ComputeScaled(embeddings []*Node, labels, scale *Node) *Node
+}
+
+// GradCache is implemented by losses trained with gradient caching (sentence-transformers' Cached…
+// losses, see CachedMultipleNegativesRankingLoss): when GradCacheMiniBatchSize is positive, the
+// trainer embeds every column that many rows at a time and calls Compute on the batch's embeddings
+// without their activations, then back-propagates mini-batch by mini-batch.
+type GradCache interface {
+	Loss
+	// GradCacheMiniBatchSize is the number of rows embedded at a time (mini_batch_size); 0 means the
+	// loss is computed in one pass.
+	GradCacheMiniBatchSize() int
+}
+
+// Stochastic is implemented by losses that draw random numbers in training (MatryoshkaLoss with
+// n_dims_per_step): the trainer calls ComputeTrain with the step's RNG state instead of Compute
+// (which, in evaluation, is deterministic).
+type Stochastic interface {
+	Loss
+	// ComputeTrain is Compute drawing from the RNG state rng; it returns the advanced state.
+	ComputeTrain(embeddings []*Node, labels, rng *Node) (loss, newRNG *Node)
+}
+
+// MiniBatchSize returns loss's GradCache mini-batch size, 0 when it is computed in one pass.
+func MiniBatchSize(loss Loss) int {
+	if c, ok := loss.(GradCache); ok {
+		return c.GradCacheMiniBatchSize()
+	}
+	return 0
 }
 
 // Similarity is a pairwise similarity of embedding matrices: [N, D] × [M, D] → [N, M].

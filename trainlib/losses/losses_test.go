@@ -62,11 +62,34 @@ func makeCases() []refCase {
 		{Name: "mnsrl", Loss: "MultipleNegativesSymmetricRankingLoss", Embeddings: cols(2, 6, 8)},
 		{Name: "cosent", Loss: "CoSENTLoss", Embeddings: cols(2, 6, 8), Labels: []float64{0.1, 0.9, 0.5, 0.5, 0.0, 1.0}},
 		{Name: "cosent-scale5", Loss: "CoSENTLoss", Params: map[string]any{"scale": 5.0}, Embeddings: cols(2, 5, 8), Labels: []float64{3, 1, 2, 2, 5}},
+		{Name: "matryoshka-mnrl", Loss: "MatryoshkaLoss", Params: map[string]any{"loss": map[string]any{"name": mnrl},
+			"matryoshka_dims": []int{8, 6, 3}, "matryoshka_weights": []float64{1, 0.5, 2}}, Embeddings: cols(3, 5, 8)},
+		{Name: "matryoshka-dot-unsorted", Loss: "MatryoshkaLoss", Params: map[string]any{"loss": map[string]any{"name": mnrl,
+			"params": map[string]any{"similarity_fct": "dot_score", "scale": 1.0}}, "matryoshka_dims": []int{2, 8, 5}}, Embeddings: cols(2, 4, 8)},
+		{Name: "matryoshka-cosent", Loss: "MatryoshkaLoss", Params: map[string]any{"loss": map[string]any{"name": "CoSENTLoss"},
+			"matryoshka_dims": []int{4, 8}, "matryoshka_weights": []float64{0.3, 1}}, Embeddings: cols(2, 6, 8), Labels: []float64{0.1, 0.9, 0.5, 0.5, 0.0, 1.0}},
 	}
 }
 
 // buildLoss maps a case to our loss.
 func buildLoss(t *testing.T, c refCase) Loss {
+	if c.Loss == "MatryoshkaLoss" {
+		inner := c.Params["loss"].(map[string]any)
+		params, _ := inner["params"].(map[string]any)
+		var dims []int
+		for _, d := range c.Params["matryoshka_dims"].([]any) {
+			dims = append(dims, int(d.(float64)))
+		}
+		var opts []MatryoshkaOption
+		if ws, ok := c.Params["matryoshka_weights"].([]any); ok {
+			var weights []float64
+			for _, w := range ws {
+				weights = append(weights, w.(float64))
+			}
+			opts = append(opts, WithMatryoshkaWeights(weights...))
+		}
+		return MatryoshkaLoss(nil, buildLoss(t, refCase{Loss: inner["name"].(string), Params: params}), dims, opts...)
+	}
 	var opts []MNRLOption
 	for k, v := range c.Params {
 		switch k {

@@ -69,6 +69,9 @@ type MNRL struct {
 	PartitionMode    PartitionMode // PartitionJoint (default) or PartitionPerDirection
 	HardnessMode     HardnessMode  // "" (none) or one of HardnessModeValues
 	HardnessStrength float64
+	// MiniBatchSize is CachedMultipleNegativesRankingLoss's mini_batch_size: the rows embedded at a
+	// time with GradCache (see CachedMultipleNegativesRankingLoss); 0 for the plain loss.
+	MiniBatchSize int
 	// Gather is sentence-transformers' gather_across_devices: in data-parallel training every
 	// device's anchors see all devices' positives and negatives (and anchors, for the
 	// query_to_query / doc_to_query directions) as in-batch candidates, so the loss is the one of
@@ -137,7 +140,11 @@ func (l *MNRL) Name() string { return l.name }
 // Config implements Loss.
 func (l *MNRL) Config() map[string]any {
 	c := map[string]any{"scale": l.Scale, "similarity_fct": string(l.Similarity), "gather_across_devices": l.Gather}
-	if l.name == "MultipleNegativesRankingLoss" {
+	if l.name == cachedMNRLName {
+		c["mini_batch_size"] = l.MiniBatchSize
+		c["mini_batch_num_tokens"] = nil
+	}
+	if l.name == "MultipleNegativesRankingLoss" || l.name == cachedMNRLName {
 		c["directions"] = l.Directions
 		c["partition_mode"] = l.PartitionMode
 		c["hardness_mode"] = nilIfEmpty(l.HardnessMode)
@@ -194,28 +201,42 @@ func (l *MNRL) Validate(numTextColumns int, hasLabels bool) error {
 	if l.Scale <= 0 {
 		return fmt.Errorf("%s: scale must be positive, got %g", l.name, l.Scale)
 	}
+	switch {
+	case l.name == cachedMNRLName && l.MiniBatchSize <= 0:
+		return fmt.Errorf("%s: mini_batch_size must be positive, got %d", l.name, l.MiniBatchSize)
+	case l.name != cachedMNRLName && l.MiniBatchSize != 0:
+		return fmt.Errorf("%s: mini_batch_size (%d) applies to %s only", l.name, l.MiniBatchSize, cachedMNRLName)
+	}
 	return nil
 }
 
 // Compute implements Loss.
-func (l *MNRL) Compute(emb []*Node, _ *Node) *Node { return l.compute(emb, nil) }
-
-// ComputeShard implements GatheringLoss: with GatherAcrossDevices, every column is gathered from
-// all devices, and this device's anchors (and, for doc_to_query / doc_to_doc, its positives) are
-// scored against the whole global batch; otherwise the device's rows alone form the batch.
-func (l *MNRL) ComputeShard(emb []*Node, _ *Node, shard Shard) *Node {
-	if !l.Gather {
-		return l.compute(emb, nil)
-	}
-	return l.compute(emb, &shard)
+func (l *MNRL) Compute(emb []*Node, labels *Node) *Node {
+	return l.ComputeScaled(emb, labels, Scalar(emb[0].Graph(), dtypes.Float32, l.Scale))
 }
+
+// LogitScale implements Scaled.
+func (l *MNRL) LogitScale() float64 { return l.Scale }
+
+// ComputeScaled implements Scaled.
+func (l *MNRL) ComputeScaled(emb []*Node, _, scale *Node) *Node { return l.compute(emb, scale, nil) }
 
 // GatherAcrossDevices implements GatheringLoss.
 func (l *MNRL) GatherAcrossDevices() bool { return l.Gather }
 
+// ComputeShard implements GatheringLoss: every column is gathered from all devices, and this
+// device's anchors (and, for doc_to_query / doc_to_doc, its positives) are scored against the whole
+// global batch, as sentence-transformers does with gather_across_devices.
+func (l *MNRL) ComputeShard(emb []*Node, _, scale *Node, shard Shard) *Node {
+	if scale == nil {
+		scale = Scalar(emb[0].Graph(), dtypes.Float32, l.Scale)
+	}
+	return l.compute(emb, scale, &shard)
+}
+
 // compute is the loss over the rows of emb; with a shard, the candidates (and other anchors) are
 // the gathered global batch and row i of this device is global row shard.Offset+i.
-func (l *MNRL) compute(emb []*Node, shard *Shard) *Node {
+func (l *MNRL) compute(emb []*Node, scale *Node, shard *Shard) *Node {
 	g := emb[0].Graph()
 	q := emb[0]
 	B := q.Shape().Dimensions[0]
@@ -280,7 +301,7 @@ func (l *MNRL) compute(emb []*Node, shard *Shard) *Node {
 		penalty = Where(exclude, ZerosLike(penalty), penalty)
 	}
 	for i := range terms {
-		terms[i].sim = MulScalar(terms[i].sim, l.Scale)
+		terms[i].sim = Mul(terms[i].sim, scale)
 		if penalty != nil && terms[i].name == QueryToDoc {
 			terms[i].sim = Add(terms[i].sim, penalty)
 		}
@@ -291,7 +312,7 @@ func (l *MNRL) compute(emb []*Node, shard *Shard) *Node {
 			qdScores = t.sim
 		}
 	}
-	// The positive logit s(a_i, p_i) is in the first BG columns, at the row's own column (never penalized).
+	// The positive logit s(a_i, p_i) is in the first BG columns, at the row's own (never penalized).
 	firstBlock := Slice(qdScores, AxisRange(), AxisRange(0, BG))
 	positive := ReduceSum(Where(eye, firstBlock, ZerosLike(firstBlock)), -1)
 	var logZ *Node

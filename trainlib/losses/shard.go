@@ -25,6 +25,7 @@ type GatheringLoss interface {
 	// GatherAcrossDevices reports whether the loss asks for the global batch.
 	GatherAcrossDevices() bool
 	// ComputeShard returns this device's loss, a mean over its own B anchors, given its local
-	// embeddings and the Shard; the mean over devices equals Compute on the global batch.
-	ComputeShard(embeddings []*Node, labels *Node, shard Shard) *Node
+	// embeddings and the Shard; the mean over devices equals Compute on the global batch. scale is
+	// the logit scale as a graph input (see Scaled), or nil for the loss's own.
+	ComputeShard(embeddings []*Node, labels, scale *Node, shard Shard) *Node
 }

@@ -94,11 +94,14 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	}
 	ids, mask := m.Pad(batch, maxRows)
 	params := m.GraphParams()
-	args := make([]any, 0, len(params)+3)
+	args := make([]any, 0, len(params)+4)
 	for _, v := range params {
 		args = append(args, v)
 	}
 	args = append(args, ids, mask, tensors.FromScalar(int32(promptLen)))
+	if m.Adapter != nil {
+		args = append(args, float32(m.Adapter.Scaling()))
+	}
 	outs, err := exec.Exec(args...)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
@@ -116,26 +119,56 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	return res, nil
 }
 
-// getEncodeExec lazily builds the inference executor. The prompt length is a graph input so that
-// it does not multiply compilations.
+// getEncodeExec lazily builds the inference executor, or finds it in the GraphCache shared with
+// models of the same structure. The prompt length and the LoRA scaling are graph inputs so that
+// they do not multiply compilations. The graph is built on m.Structure(), never on m itself, so a
+// shared executor keeps no model's weights alive.
 func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.encodeExec != nil {
 		return m.encodeExec, nil
 	}
+	s := m.Structure()
+	cache := m.graphs
 	n := len(m.GraphParams())
-	exec, err := graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
-		params, ids, mask, promptLen := inputs[:n], inputs[n], inputs[n+1], inputs[n+2]
-		emb, _ := m.EmbedGraph(params, ids, mask, ForwardOptions{PromptLength: promptLen})
-		return emb
-	})
-	if err != nil {
-		return nil, fmt.Errorf("encode: building the executor: %w", err)
+	build := func() (*graph.Exec, error) {
+		exec, err := graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
+			if cache != nil {
+				cache.CountBuild()
+			}
+			params, ids, mask, promptLen := inputs[:n], inputs[n], inputs[n+1], inputs[n+2]
+			opts := ForwardOptions{PromptLength: promptLen}
+			if s.Adapter != nil {
+				opts.LoRAScale = inputs[n+3]
+			}
+			emb, _ := s.EmbedGraph(params, ids, mask, opts)
+			return emb
+		})
+		if err != nil {
+			return nil, fmt.Errorf("encode: building the executor: %w", err)
+		}
+		exec.SetMaxCache(256)
+		return exec.WithName("embedtune_encode"), nil
 	}
-	exec.SetMaxCache(256)
-	m.encodeExec = exec.WithName("embedtune_encode")
-	return m.encodeExec, nil
+	if cache == nil {
+		exec, err := build()
+		if err != nil {
+			return nil, err
+		}
+		m.encodeExec = exec
+		return exec, nil
+	}
+	key, err := m.StructureKey()
+	if err != nil {
+		return nil, err
+	}
+	exec, err := cache.Exec("encode "+key, build)
+	if err != nil {
+		return nil, err
+	}
+	m.encodeExec = exec
+	return exec, nil
 }
 
 // normalized returns e / max(‖e‖, 1e-12).

@@ -17,6 +17,10 @@ type ForwardOptions struct {
 	// (include_prompt=false), the number of leading tokens ([CLS] and the prompt's pieces, as
 	// sentence-transformers counts them) left out of pooling.
 	PromptLength *Node
+	// LoRAScale (a float32 scalar node, or nil) is the adapter's scaling s = lora_alpha/r given as a
+	// graph input, so that one compiled graph serves every lora_alpha (see GraphCache); nil bakes
+	// Adapter.Scaling() into the graph as a constant.
+	LoRAScale *Node
 }
 
 // EmbedGraph builds e(t) for a batch: ids and mask [B, L] → embeddings [B, Dim()] (float32).
@@ -32,8 +36,12 @@ func (m *SentenceTransformer) EmbedGraph(params []*Node, ids, mask *Node, opts F
 			if !a.Targets(prefix) {
 				return y
 			}
-			h := enc.Project(enc.Dropout(x, a.Config.Dropout), w(prefix+".lora_A.weight")) // [.., r]
-			return Add(y, MulScalar(enc.Project(h, w(prefix+".lora_B.weight")), scale))
+			h := enc.Project(enc.Dropout(x, a.Config.Dropout), enc.W(prefix+".lora_A.weight")) // [.., r]
+			update := enc.Project(h, enc.W(prefix+".lora_B.weight"))
+			if opts.LoRAScale != nil {
+				return Add(y, Mul(update, ConvertDType(opts.LoRAScale, update.DType())))
+			}
+			return Add(y, MulScalar(update, scale))
 		}
 	}
 	tokens := enc.Forward(ids, mask)

@@ -178,6 +178,9 @@ func loadDir(dir string, o *options) (*SentenceTransformer, error) {
 	if err := m.loadSTConfig(dir); err != nil {
 		return nil, err
 	}
+	if card, err := os.ReadFile(filepath.Join(dir, "README.md")); err == nil {
+		m.files["README.md"] = card // saved back unchanged unless the model is trained (see Save)
+	}
 	if m.Weights, err = loadWeights(m, tdir, dir); err != nil {
 		return nil, err
 	}

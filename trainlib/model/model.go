@@ -58,6 +58,8 @@ type SentenceTransformer struct {
 	Weights *Weights
 	// Adapter is the attached LoRA adapter, if any (see AddAdapter).
 	Adapter *Adapter
+	// CardData is what the model card (README.md) says beyond the model itself; the Trainer fills it.
+	CardData *ModelCardData
 
 	// files keeps the verbatim content of files saved back unchanged (tokenizer files) and of the
 	// JSON configs whose unknown fields are preserved.
@@ -68,6 +70,7 @@ type SentenceTransformer struct {
 
 	mu         sync.Mutex
 	encodeExec *graph.Exec
+	graphs     *GraphCache // shared compiled graphs (ShareGraphs), or nil
 }
 
 // Dense is a sentence-transformers Dense module: y = act(x·Wᵀ + b).
@@ -87,10 +90,15 @@ type Dense struct {
 func (m *SentenceTransformer) resetExecs() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.encodeExec != nil {
+	m.dropEncodeExecLocked()
+}
+
+// dropEncodeExecLocked forgets the inference executor, finalizing it unless a GraphCache shares it.
+func (m *SentenceTransformer) dropEncodeExecLocked() {
+	if m.encodeExec != nil && m.graphs == nil {
 		m.encodeExec.Finalize()
-		m.encodeExec = nil
 	}
+	m.encodeExec = nil
 }
 
 // Dim returns the dimension of the sentence embeddings.
@@ -115,6 +123,14 @@ func (m *SentenceTransformer) logf(format string, args ...any) {
 // String returns a summary in the style of sentence-transformers' repr.
 func (m *SentenceTransformer) String() string {
 	var b strings.Builder
+	b.WriteString(m.Architecture())
+	b.WriteString(m.summaryDetails())
+	return b.String()
+}
+
+// Architecture is sentence-transformers' repr of the model, str(model): its modules and their settings.
+func (m *SentenceTransformer) Architecture() string {
+	var b strings.Builder
 	b.WriteString("SentenceTransformer(\n")
 	fmt.Fprintf(&b, "  (0): Transformer({'max_seq_length': %d, 'do_lower_case': %s}) with Transformer model: BertModel\n",
 		m.MaxSeqLength, pyBool(m.DoLowerCase))
@@ -134,6 +150,12 @@ func (m *SentenceTransformer) String() string {
 		fmt.Fprintf(&b, "  (%d): Normalize()\n", i)
 	}
 	b.WriteString(")\n")
+	return b.String()
+}
+
+// summaryDetails returns the lines String adds after the architecture.
+func (m *SentenceTransformer) summaryDetails() string {
+	var b strings.Builder
 	c := m.Config
 	fmt.Fprintf(&b, "BERT: %d layers, hidden %d, %d heads, intermediate %d, vocab %d; %s parameters; embedding dim %d; similarity %s\n",
 		c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize, c.VocabSize,

@@ -20,7 +20,8 @@ const Version = "0.1.0"
 // unchanged (with a LoRA adapter attached: sentence-transformers' adapter folder, whose
 // adapter_config.json points at the base model — call MergeAdapter first for a standalone model): config.json, model.safetensors, the tokenizer files, modules.json,
 // sentence_bert_config.json, config_sentence_transformers.json, 1_Pooling/config.json, the Dense
-// folders and 2_Normalize/ when used. The classic module names are used, which every
+// folders and 2_Normalize/ when used, and README.md, the model card (see ModelCard; a loaded model
+// that was not trained keeps its README.md, as in sentence-transformers). The classic module names are used, which every
 // sentence-transformers version reads.
 //
 // Tensors keep the dtype they were loaded with (F32 for new models), so load → save → load is
@@ -169,7 +170,19 @@ func (m *SentenceTransformer) writeFiles(dir string) error {
 	if err := writeJSON("modules.json", mods); err != nil {
 		return err
 	}
+	if err := write("README.md", m.readme()); err != nil {
+		return err
+	}
 	return writeJSON("config_sentence_transformers.json", m.stConfigJSON())
+}
+
+// readme is the model card to save: the loaded README.md of a model that was not trained, as
+// sentence-transformers keeps it, or else the generated card (ModelCard).
+func (m *SentenceTransformer) readme() []byte {
+	if old, ok := m.files["README.md"]; ok && (m.CardData == nil || !m.CardData.Trained) {
+		return old
+	}
+	return []byte(m.ModelCard())
 }
 
 // stConfigJSON returns config_sentence_transformers.json: the loaded file's fields, with prompts,

@@ -41,7 +41,8 @@ func (t TensorInfo) NumElements() int {
 // File is an open safetensors file. Tensors are read on demand.
 type File struct {
 	path       string
-	f          *os.File
+	r          io.ReaderAt
+	closer     io.Closer // nil for OpenReader
 	dataStart  int64
 	tensors    map[string]TensorInfo
 	names      []string
@@ -65,7 +66,18 @@ func Open(path string) (*File, error) {
 		f.Close()
 		return nil, err
 	}
-	sf.f = f
+	sf.r, sf.closer = f, f
+	return sf, nil
+}
+
+// OpenReader reads a safetensors file of size bytes from r (a file in memory, a section of a larger
+// file); name stands for it in error messages. Close does not close r.
+func OpenReader(name string, r io.ReaderAt, size int64) (*File, error) {
+	sf, err := parse(name, r, size)
+	if err != nil {
+		return nil, err
+	}
+	sf.r = r
 	return sf, nil
 }
 
@@ -240,7 +252,8 @@ func (sf *File) Raw(name string) ([]byte, error) {
 		return nil, fmt.Errorf("safetensors: %s: no tensor named %q", sf.path, name)
 	}
 	buf := make([]byte, t.End-t.Begin)
-	if _, err := sf.f.ReadAt(buf, sf.dataStart+t.Begin); err != nil {
+	// io.ReaderAt may report io.EOF with a full read that ends at the end of the input.
+	if n, err := sf.r.ReadAt(buf, sf.dataStart+t.Begin); err != nil && !(n == len(buf) && errors.Is(err, io.EOF)) {
 		return nil, fmt.Errorf("safetensors: %s: reading tensor %q: %w", sf.path, name, err)
 	}
 	return buf, nil
@@ -330,10 +343,15 @@ func EncodeFloat32(values []float32, dt DType) ([]byte, error) {
 
 // Close closes the underlying file.
 func (sf *File) Close() error {
-	if sf.f == nil {
+	if sf.closer == nil {
 		return nil
 	}
-	err := sf.f.Close()
-	sf.f = nil
+	err := sf.closer.Close()
+	sf.closer, sf.r = nil, closedReader{}
 	return err
 }
+
+// closedReader stands for the file after Close.
+type closedReader struct{}
+
+func (closedReader) ReadAt([]byte, int64) (int, error) { return 0, os.ErrClosed }

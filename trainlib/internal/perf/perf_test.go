@@ -3,6 +3,7 @@ package perf_test
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -91,5 +92,45 @@ func TestRSS(t *testing.T) {
 	runtime.KeepAlive(buf)
 	if _, err := perf.RSS(1 << 30); err == nil {
 		t.Error("RSS of a process that does not exist returned no error")
+	}
+}
+
+// TestPeakRSS checks that the peak resident size sees memory touched after a reset, and that a
+// reset forgets what was freed before it.
+func TestPeakRSS(t *testing.T) {
+	if err := perf.ResetPeakRSS(); err != nil {
+		if _, statErr := os.Stat("/proc/self/clear_refs"); statErr != nil {
+			t.Skip("no /proc/self/clear_refs on this system")
+		}
+		t.Fatal(err)
+	}
+	base, err := perf.PeakRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	peak, err := perf.PeakRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak < base+32<<20 {
+		t.Errorf("peak RSS %d → %d after touching 64 MiB", base, peak)
+	}
+	runtime.KeepAlive(buf)
+	buf = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+	if err := perf.ResetPeakRSS(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := perf.PeakRSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after > peak-32<<20 {
+		t.Errorf("peak RSS after freeing 64 MiB and a reset: %d, before %d", after, peak)
 	}
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs embedtune's fuzz targets (native Go fuzzing: go test -fuzz) one after the other and prints, per
+# target, the inputs tried (execs), the corpus entries found (new interesting inputs) and the findings
+# (failing inputs, which go test writes to the package's testdata/fuzz/<target>/; commit them with the fix
+# as regression tests: plain go test runs them).
+#
+#   scripts/fuzz.sh                 every target for 60 s each
+#   scripts/fuzz.sh -t 10m          every target for 10 minutes
+#   scripts/fuzz.sh -t 5s -r Parquet only the targets matching a regular expression
+#   scripts/fuzz.sh --smoke         CI: every target briefly (-t 2s by default), bounded total time
+#   scripts/fuzz.sh --list          the targets and their packages
+#
+# Exit status 1 when a target found a failing input. Output ends with a table:
+#   package  target  seconds  execs  new-corpus  findings
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export GOEXPERIMENT=simd
+duration=60s
+regex=.
+smoke=0
+list=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -t|--time) duration=$2; shift 2 ;;
+    -r|--run) regex=$2; shift 2 ;;
+    --smoke) smoke=1; duration=${FUZZ_SMOKE_TIME:-2s}; shift ;;
+    --list) list=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "fuzz.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+# The packages holding fuzz targets, and their targets (go test -list).
+mapfile -t pkgs < <(grep -l '^func Fuzz' $(git ls-files '*_test.go') | xargs -n1 dirname | sort -u)
+targets=()
+for dir in "${pkgs[@]}"; do
+  for t in $(go test -list '^Fuzz' "./$dir" | grep '^Fuzz' | grep -E -- "$regex" || true); do
+    targets+=("$dir $t")
+  done
+done
+if [ "$list" = 1 ]; then
+  printf '%s\n' "${targets[@]}"
+  exit 0
+fi
+if [ ${#targets[@]} = 0 ]; then
+  echo "fuzz.sh: no fuzz target matches $regex" >&2
+  exit 2
+fi
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+summary=()
+found=0
+start=$(date +%s)
+for entry in "${targets[@]}"; do
+  read -r dir t <<<"$entry"
+  echo "== fuzz.sh: $t ($dir) for $duration" >&2
+  t0=$(date +%s)
+  status=0
+  go test -run='^$' -fuzz="^$t\$" -fuzztime="$duration" -parallel="${FUZZ_PARALLEL:-2}" "./$dir" >"$log/$t" 2>&1 || status=$?
+  secs=$(( $(date +%s) - t0 ))
+  # The last progress line: "fuzz: elapsed: 3s, execs: 1234 (411/sec), new interesting: 5 (total: 12)".
+  execs=$(grep -o 'execs: [0-9]*' "$log/$t" | tail -1 | grep -o '[0-9]*' || echo 0)
+  newc=$(grep -o 'new interesting: [0-9]*' "$log/$t" | tail -1 | grep -o '[0-9]*' || echo 0)
+  findings=0
+  if [ $status != 0 ]; then
+    findings=1
+    found=1
+    grep -E -A12 -- '--- FAIL|panic:|Failing input written' "$log/$t" | head -40 >&2 || tail -20 "$log/$t" >&2
+  fi
+  summary+=("$(printf '%-22s %-26s %5s %10s %6s %4s' "$dir" "$t" "$secs" "${execs:-0}" "${newc:-0}" "$findings")")
+done
+echo
+printf '%-22s %-26s %5s %10s %6s %4s\n' package target secs execs corpus+ fail
+printf '%s\n' "${summary[@]}"
+echo "fuzz.sh: ${#targets[@]} targets, $(( $(date +%s) - start ))s, $( [ $found = 0 ] && echo 'no findings' || echo 'FINDINGS (see above)')"
+exit $found
