@@ -183,7 +183,7 @@ func (s *stepper) distribute(b compute.Backend, args *TrainingArguments) error {
 	if s.gc != nil {
 		return fmt.Errorf("%s (GradCache) trains on one device: set num_devices to 1 (multi-device GradCache is not implemented; MultipleNegativesRankingLoss with gather_across_devices gives the same loss over the global batch)", s.loss.Name())
 	}
-	if _, ok := s.loss.(losses.GatheringLoss); !ok && asksGather(s.loss.Config()) {
+	if wrappedGather(s.loss) {
 		return fmt.Errorf("%s cannot gather across devices (gather_across_devices applies to MultipleNegativesRankingLoss and MultipleNegativesSymmetricRankingLoss used directly): remove gather_across_devices or train on one device", s.loss.Name())
 	}
 	if s.dev, err = newDevices(n); err != nil {
@@ -197,21 +197,17 @@ func (s *stepper) distribute(b compute.Backend, args *TrainingArguments) error {
 	return nil
 }
 
-// asksGather reports whether a loss configuration (or a wrapped loss's) sets gather_across_devices.
-func asksGather(cfg map[string]any) bool {
-	for k, v := range cfg {
-		switch x := v.(type) {
-		case bool:
-			if k == "gather_across_devices" && x {
-				return true
-			}
-		case map[string]any:
-			if asksGather(x) {
-				return true
-			}
-		}
+// wrappedGather reports whether a loss wraps one that asks for gather_across_devices
+// (MatryoshkaLoss around MNRL), which it cannot honour.
+func wrappedGather(l losses.Loss) bool {
+	mt, ok := l.(*losses.Matryoshka)
+	if !ok || mt.Loss == nil {
+		return false
 	}
-	return false
+	if gl, ok := mt.Loss.(losses.GatheringLoss); ok && gl.GatherAcrossDevices() {
+		return true
+	}
+	return wrappedGather(mt.Loss)
 }
 
 // syncReplicas copies device 0's state to the other devices when it changed outside the step

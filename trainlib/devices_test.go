@@ -176,38 +176,37 @@ func TestDataParallelErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
+	type errorCase = struct {
 		name string
 		b    compute.Backend
 		run  parallelRun
 		rows int
 		want string
-	}{
-		{"pure Go", goB, parallelRun{devices: 2, perDevice: 4, accum: 1}, 16, "pure-Go backend has one device"},
+		loss string // "" (MNRL), "cached", "matryoshka"
+	}
+	cases := []errorCase{
+		{"pure Go", goB, parallelRun{devices: 2, perDevice: 4, accum: 1}, 16, "pure-Go backend has one device", ""},
 	}
 	if c, err := backend.Choose(); err == nil && c.Engine == backend.EngineCPU {
 		b := hostDevices(t, 4)
 		cases = append(cases,
-			struct {
-				name string
-				b    compute.Backend
-				run  parallelRun
-				rows int
-				want string
-			}{"too many", b, parallelRun{devices: 8, perDevice: 4, accum: 1}, 16, "num_devices is 8 but the backend has 4 device(s)"},
-			struct {
-				name string
-				b    compute.Backend
-				run  parallelRun
-				rows int
-				want string
-			}{"uneven last batch", b, parallelRun{devices: 4, perDevice: 4, accum: 1}, 18, "a batch of 2 rows"})
+			errorCase{"too many", b, parallelRun{devices: 8, perDevice: 4, accum: 1}, 16, "num_devices is 8 but the backend has 4 device(s)", ""},
+			errorCase{"uneven last batch", b, parallelRun{devices: 4, perDevice: 4, accum: 1}, 18, "a batch of 2 rows", ""},
+			errorCase{"GradCache", b, parallelRun{devices: 2, perDevice: 4, accum: 1}, 16, "set num_devices to 1", "cached"},
+			errorCase{"gather inside Matryoshka", b, parallelRun{devices: 2, perDevice: 4, accum: 1}, 16, "cannot gather across devices", "matryoshka"})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyOn(t, c.b)
 			args := TrainingArguments{OutputDir: t.TempDir(), MaxSteps: 1, PerDeviceTrainBatchSize: c.run.perDevice, NumDevices: c.run.devices}
-			tr, err := NewTrainer(m, args, pairsDataset(t, synth.Pairs(c.rows, 1, 3)), nil, losses.MultipleNegativesRankingLoss(m), WithoutProgress())
+			var loss losses.Loss = losses.MultipleNegativesRankingLoss(m)
+			switch c.loss {
+			case "cached":
+				loss = losses.CachedMultipleNegativesRankingLoss(m, losses.WithMiniBatchSize(2))
+			case "matryoshka":
+				loss = losses.MatryoshkaLoss(m, losses.MultipleNegativesRankingLoss(m, losses.WithGatherAcrossDevices(true)), []int{32, 16})
+			}
+			tr, err := NewTrainer(m, args, pairsDataset(t, synth.Pairs(c.rows, 1, 3)), nil, loss, WithoutProgress())
 			if err == nil {
 				_, err = tr.Train()
 			}
