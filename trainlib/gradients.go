@@ -43,7 +43,7 @@ func Gradients(m *model.SentenceTransformer, loss losses.Loss, batch *datasets.D
 	if err != nil {
 		return 0, nil, err
 	}
-	a.GradientAccumulationSteps = 1
+	a.GradientAccumulationSteps, a.NumDevices = 1, 1 // one batch, one device
 	s, err := newStepper(m, loss, &a, len(table.textCols), table.labels != nil, cdt, nil)
 	if err != nil {
 		return 0, nil, err

@@ -146,6 +146,9 @@ func (s *stepper) bind(m *model.SentenceTransformer, loss losses.Loss, args *Tra
 // keeps no model alive), others are finalized.
 func (s *stepper) release() {
 	s.m, s.loss = nil, nil
+	if s.dev != nil {
+		s.dev.replicas, s.dev.synced = nil, nil // the other devices' copies of this run's state
+	}
 	if s.cache != nil && s.key != "" {
 		s.cache.put(s.key, s)
 		return
