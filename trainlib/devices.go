@@ -93,7 +93,7 @@ func (s *stepper) deviceInput(in []*Node) ([]*Node, *losses.Shard) {
 	idx := in[len(in)-1]
 	n := s.dev.n
 	// Offset holds the device index here; shardedLoss scales it by the local rows.
-	sh := &losses.Shard{Devices: n, Offset: idx, Gather: func(x *Node) *Node { return gatherRows(x, idx, n) }}
+	sh := &losses.Shard{Devices: n, Offset: idx, Gather: func(xs ...*Node) []*Node { return gatherAll(xs, idx, n) }}
 	return in[:len(in)-1], sh
 }
 
@@ -122,6 +122,34 @@ func gatherRows(x, idx *Node, n int) *Node {
 	})
 	// Forward: placed + (all - placed) == all exactly (x + 0 at the own rows, 0 + y elsewhere).
 	return Add(withGrad, StopGradient(Sub(all, placed)))
+}
+
+// gatherAll all-gathers several [B, …] tensors with one collective: they are flattened to [B, k_i],
+// concatenated, gathered by gatherRows and split back. One collective per gather matters on XLA CPU
+// host devices: a device waiting in a collective holds a thread of the shared pool, and with
+// several independent collectives pending, one device could hold every thread while another has
+// not reached them (XLA then aborts the process after 40 s).
+func gatherAll(xs []*Node, idx *Node, n int) []*Node {
+	if len(xs) == 1 {
+		return []*Node{gatherRows(xs[0], idx, n)}
+	}
+	b := xs[0].Shape().Dimensions[0]
+	flat := make([]*Node, len(xs))
+	widths := make([]int, len(xs))
+	for i, x := range xs {
+		widths[i] = x.Shape().Size() / b
+		flat[i] = Reshape(x, b, widths[i])
+	}
+	all := gatherRows(Concatenate(flat, 1), idx, n)
+	out := make([]*Node, len(xs))
+	at := 0
+	for i, x := range xs {
+		dims := slices.Clone(x.Shape().Dimensions)
+		dims[0] *= n
+		out[i] = Reshape(Slice(all, AxisRange(), AxisRange(at, at+widths[i])), dims...)
+		at += widths[i]
+	}
+	return out
 }
 
 // allReduceMean averages xs over the devices (one all-reduce for all of them).

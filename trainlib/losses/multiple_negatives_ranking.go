@@ -244,11 +244,8 @@ func (l *MNRL) compute(emb []*Node, scale *Node, shard *Shard) *Node {
 	BG := B // rows of the global batch
 	off := Scalar(g, dtypes.Int32, 0)
 	if shard != nil {
-		qAll = shard.Gather(q)
-		docCols = make([]*Node, len(emb)-1)
-		for i, e := range emb[1:] {
-			docCols[i] = shard.Gather(e)
-		}
+		all := shard.Gather(emb...)
+		qAll, docCols = all[0], all[1:]
 		BG, off = B*shard.Devices, shard.Offset
 	}
 	docsAll := Concatenate(docCols, 0) // [BG·(k+1), D]

@@ -8,14 +8,15 @@ import (
 // holds: rows Offset … Offset+B-1 of the global batch of Devices·B rows, where B is the local
 // batch (the rows of the embeddings a loss is given).
 //
-// Gather returns the global [Devices·B, …] tensor from every device's local [B, …] one, in device
-// order (an all-gather through XLA collectives). Its gradient is exact: each device receives the
-// sum over all devices of the loss gradients with respect to its own rows, so that the mean of the
-// devices' losses is differentiated as one loss over the whole batch.
+// Gather returns, for each local [B, …] tensor, the global [Devices·B, …] one with every device's
+// rows in device order (an all-gather through one XLA collective for all of them: gather every
+// tensor a loss needs in one call). Its gradient is exact: each device receives the sum over all
+// devices of the loss gradients with respect to its own rows, so that the mean of the devices'
+// losses is differentiated as one loss over the whole batch.
 type Shard struct {
 	Devices int
 	Offset  *Node // int32 scalar: this device's first global row
-	Gather  func(x *Node) *Node
+	Gather  func(xs ...*Node) []*Node
 }
 
 // GatheringLoss is a Loss that can see the whole global batch from every device
