@@ -20,7 +20,8 @@
 #   scripts/bench.sh --resume   keep the results already in $OUT/results (e.g. after an interruption)
 #   scripts/bench.sh --devices N    data-parallel row on N XLA CPU host devices (default 2; 1: no such row)
 #
-# Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh).
+# Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh),
+# BENCH_XLA_BACKEND (default xla:cpu; e.g. xla:/abs/path/pjrt_c_api_cpu_plugin.so for another XLA CPU plugin).
 # Needs ../shared/data (SQuAD v1.1 dev, for the texts).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,7 +107,7 @@ PY
     # XLA runs share a compile cache, emptied at the start: the "xla" run of a cell compiles (and stores),
     # the "xla-cached" run after it loads.
     local backend=go cache=off bs=32
-    [ "$engine" = go ] || backend=xla:cpu cache=$out/xla-cache
+    [ "$engine" = go ] || backend=${BENCH_XLA_BACKEND:-xla:cpu} cache=$out/xla-cache
     case "$engine" in xla-d*) ndev=${engine#xla-d} ;; esac
     [ "$mode" = encode ] || bs=16
     printf '{"mode": "%s", "model": "%s", "max_seq_length": %d, "texts_file": "%s", "passages": %d, "batch_size": %d, "steps": %d, "devices": %d, "out": "%s"}\n' \

@@ -18,7 +18,9 @@
 # 64 with max_seq_length 256. When the backend has several devices (a multi-GPU machine; --cpu: 2 XLA CPU host
 # devices) it also trains data-parallel on all of them with gather_across_devices on the same global batches
 # (step losses vs 1 device) and measures samples/s at the largest batch; on one device the "multi-device"
-# check says UNTESTED. It writes $OUT (default build/gpu-check): results.md (the table), results.json,
+# check says UNTESTED. With --cpu, EMBEDTUNE_XLA_CPU_DEVICES=2 exposes 2 host devices — with an XLA CPU plugin
+# whose collectives do not deadlock on few cores (GOMLX_BACKEND=xla:/path/to/lammps_jax_pjrt_cpu's
+# pjrt_c_api_cpu_plugin.so; the default xla-cpu-pjrt 0.0.1 aborts, see the README). It writes $OUT (default build/gpu-check): results.md (the table), results.json,
 # loss_curves.html, log.txt, nvidia-smi.txt. Exit status: that of the checks.
 #
 # Environment: OUT, EMBEDTUNE_PYTHON (default: python3 on PATH; for --cpu the reference venv of
@@ -85,9 +87,7 @@ fi
 
 if [ $mode = cpu ]; then
   py=${EMBEDTUNE_PYTHON:-$("$root/scripts/pyenv.sh")}
-  export GOMLX_BACKEND=xla:cpu
-  # Two XLA CPU host devices: the dry run also runs the multi-device (SPMD data-parallel) section.
-  export EMBEDTUNE_XLA_CPU_DEVICES=${EMBEDTUNE_XLA_CPU_DEVICES:-2}
+  export GOMLX_BACKEND=${GOMLX_BACKEND:-xla:cpu}
   engine="XLA CPU" device=cpu precision=fp32
   shape='"hidden_size": 128, "num_layers": 2, "num_heads": 4, "intermediate_size": 512, "max_seq_length": 64'
   sizes='"texts": 32, "tolerance": 1e-5, "steps": 30, "batch_size": 16, "bench_batches": [16, 64], "bench_steps": 2'
