@@ -335,17 +335,3 @@ func TestWriteHTMLWithLibrary(t *testing.T) {
 		t.Error("the library must come before the charts")
 	}
 }
-
-// TestInstallScriptPins keeps kernel/install.sh and this package on the same echarts release.
-func TestInstallScriptPins(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join("..", "kernel", "install.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, want := range map[string]string{"ECHARTS_VERSION": EChartsVersion, "ECHARTS_SHA256": EChartsSHA256} {
-		m := regexp.MustCompile(`(?m)^` + name + `=(\S+)$`).FindSubmatch(script)
-		if m == nil || string(m[1]) != want {
-			t.Errorf("kernel/install.sh %s = %q, charts has %q", name, m, want)
-		}
-	}
-}

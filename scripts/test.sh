@@ -7,6 +7,8 @@
 #   2. the Go tests of every package on XLA CPU, the default engine (checked: `embedtune env` must choose it),
 #      with Python parity checks required (EMBEDTUNE_REQUIRE_PYTHON=1: a missing reference environment fails
 #      instead of skipping) and the XLA plugin required (EMBEDTUNE_REQUIRE_XLA=1);
+#      then every fuzz target for a second of fuzzing (scripts/fuzz.sh --smoke; plain go test already ran
+#      the committed seed corpora and every crasher found so far);
 #   3. the Go tests again on the pure-Go backend (GOMLX_BACKEND=go), for the packages whose results depend on the
 #      engine (PUREGO_PACKAGES below: backend, fastops, bert, model, losses, optim, evaluation, the trainer) —
 #      the others (tokenizer, datasets, hub, safetensors, sampler, charts, display, CLI parsing) compute
@@ -85,6 +87,9 @@ if [ "$engine" != "XLA CPU" ]; then
   exit 1
 fi
 go test -timeout 30m -p 2 ./...
+
+step "fuzz smoke: every fuzz target briefly (scripts/fuzz.sh --smoke; its seed corpora ran above)"
+FUZZ_SMOKE_TIME=${FUZZ_SMOKE_TIME:-1s} "$root/scripts/fuzz.sh" --smoke
 
 step "go test on the pure-Go backend, engine-dependent packages"
 # shellcheck disable=SC2086

@@ -147,10 +147,13 @@ func TestAbandonedStepChangesNothing(t *testing.T) {
 		if _, err := r.step(micro, 1e-2); !errors.Is(err, errStepAbandoned) {
 			t.Fatalf("accumulation %d: step = %v, want errStepAbandoned", accum, err)
 		}
-		time.Sleep(500 * time.Millisecond) // the background computation ends and is discarded
+		<-r.abandoned // the background computation ends and is discarded
+		r.abandoned = nil
 		if after := snapshot(t, m.GraphParams(), r.ts); after != before {
 			t.Fatalf("accumulation %d: an abandoned step changed the weights, moments or RNG", accum)
 		}
+		r.releaseStepper()
+		r.unlock()
 	}
 }
 

@@ -18,7 +18,7 @@ var fileLayers = map[string]int{
 	// Hyperparameter sweeps of trainers.
 	"sweep.go": 3, "sweep_run.go": 3, "sweep_report.go": 3,
 	// One Train call.
-	"run.go": 1, "loop.go": 1, "evaluate.go": 1, "checkpoint.go": 1, "card.go": 1, "memory.go": 1,
+	"run.go": 1, "loop.go": 1, "oom.go": 1, "evaluate.go": 1, "checkpoint.go": 1, "card.go": 1, "memory.go": 1,
 	// Building blocks, which know neither the Trainer nor the run.
 	"api.go": 0, "doc.go": 0, "args.go": 0, "strategy.go": 0, "callbacks.go": 0, "state.go": 0, "data.go": 0,
 	"step.go": 0, "precision.go": 0, "config.go": 0, "load_trained.go": 0, "graph_cache.go": 0,

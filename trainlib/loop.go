@@ -132,14 +132,10 @@ func (r *run) step(micro []*batchTensors, lr float64) (stepResult, error) {
 		committed = true
 		return true
 	}
-	type outcome struct {
-		res stepResult
-		err error
-	}
-	done := make(chan outcome, 1)
+	done := make(chan stepOutcome, 1)
 	go func() {
 		res, err := r.st.runStep(r.ts, micro, lr, r.rs.AdamStep+1, commit)
-		done <- outcome{res, err}
+		done <- stepOutcome{res, err}
 	}()
 	select {
 	case o := <-done:
@@ -152,8 +148,29 @@ func (r *run) step(micro []*batchTensors, lr float64) (stepResult, error) {
 			o := <-done
 			return o.res, o.err
 		}
+		r.abandoned = done
 		return stepResult{}, errStepAbandoned
 	}
+}
+
+// stepOutcome is what a step run in its own goroutine returns.
+type stepOutcome struct {
+	res stepResult
+	err error
+}
+
+// releaseStepper ends the run's use of its stepper (stepper.release): at once, or, when a step was
+// abandoned and still computes in the background, as soon as it ends — its graphs must stay alive
+// until then, while the run returns at once.
+func (r *run) releaseStepper() {
+	if r.abandoned == nil {
+		r.st.release()
+		return
+	}
+	go func(done <-chan stepOutcome, st *stepper) {
+		<-done
+		st.release()
+	}(r.abandoned, r.st)
 }
 
 // nextMicroBatches returns the gradient_accumulation_steps micro-batches of the next step,

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/embedtune/embedtune/trainlib/losses"
 	"github.com/embedtune/embedtune/trainlib/memplan"
 	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/gomlx/compute/dtypes"
@@ -75,6 +76,13 @@ func (r *run) checkMemory() error {
 		if fits(s, batch) {
 			fixes = append(fixes, "bf16 or fp16 mixed precision")
 		}
+	}
+	// Not modelled by the estimate, but each lowers the activations, which dominate at large batches.
+	if !a.GradientCheckpointing {
+		fixes = append(fixes, "gradient_checkpointing (each layer recomputed in the backward pass instead of kept)")
+	}
+	if r.loss.Name() == "MultipleNegativesRankingLoss" && losses.MiniBatchSize(r.loss) == 0 {
+		fixes = append(fixes, "CachedMultipleNegativesRankingLoss with a mini_batch_size (the same loss and gradients, the activations of one mini-batch at a time)")
 	}
 	if len(fixes) == 0 {
 		fixes = append(fixes, "a machine or container with more memory")

@@ -189,3 +189,51 @@ func TestMemoryBench(t *testing.T) {
 			memplan.FormatBytes(r.Estimate), memplan.FormatBytes(r.Peak), float64(r.Estimate)/float64(r.Peak))
 	}
 }
+
+// TestMemoryCheckRefusesARunThatCannotFit starts a bge-base-en-v1.5-shaped run whose batch (512 pairs of
+// 512 tokens) needs far more memory than any CI machine has: it is refused before the first step with
+// the estimate, the memory available and what to change, and starts (to fail or not later) only with
+// skip_memory_check.
+func TestMemoryCheckRefusesARunThatCannotFit(t *testing.T) {
+	if _, err := memplan.Available(); err != nil {
+		t.Skip("the available memory cannot be read here:", err)
+	}
+	tok := filepath.Join(t.TempDir(), "tok")
+	if err := synth.Tokenizer(tok, 600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(model.InitConfig{HiddenSize: 768, NumLayers: 12, NumHeads: 12, IntermediateSize: 3072,
+		MaxPositionEmbeddings: 512, MaxSeqLength: 512, VocabSize: 30522, TokenizerDir: tok, Seed: 1}, model.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := strings.Fields(strings.Join(synth.Texts(synth.Pairs(40, 1, 3)), " "))
+	long := strings.Repeat(strings.Join(words, " ")+" ", 600/len(words)+1)
+	qs, cs := make([]string, 512), make([]string, 512)
+	for i := range qs {
+		qs[i], cs[i] = strconv.Itoa(i)+" "+long, long+" "+strconv.Itoa(i)
+	}
+	d, err := datasets.FromColumns(datasets.Col("q", qs), datasets.Col("c", cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := TrainingArguments{OutputDir: filepath.Join(t.TempDir(), "out"), MaxSteps: 1, PerDeviceTrainBatchSize: 512, SaveStrategy: SaveStrategyNo}
+	tr, err := NewTrainer(m, args, d, nil, losses.MultipleNegativesRankingLoss(m), WithoutProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tr.Train()
+	if err == nil {
+		t.Fatal("a 512×512-token bge-base batch was not refused")
+	}
+	for _, want := range []string{"not enough memory for this run: the estimated peak is ", "available", "512 rows",
+		"up to 512 tokens", "per_device_train_batch_size", "gradient_accumulation_steps", "gradient_checkpointing",
+		"CachedMultipleNegativesRankingLoss", "skip_memory_check", SkipMemoryCheckEnv} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal lacks %q:\n%v", want, err)
+		}
+	}
+	if entries, _ := os.ReadDir(args.OutputDir); len(entries) > 1 { // the lock file at most
+		t.Errorf("a refused run wrote into output_dir: %v", entries)
+	}
+}

@@ -65,7 +65,8 @@ type run struct {
 	lastSaved     int
 	stop          func(*TrainerState) bool // StopWhen, or nil
 	card          *cardRecorder
-	unlock        func() // releases output_dir's lock
+	unlock        func()             // releases output_dir's lock
+	abandoned     <-chan stepOutcome // the result of a step abandoned in flight, still computing; or nil
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,

@@ -458,7 +458,7 @@ func TestNewSweepErrors(t *testing.T) {
 		{"output_dir: {values: [x]}", `the sweep sets output_dir for each run`},
 		{"learning_rate: {values: [1.0e-3, 0.0]}", `sweep parameter "learning_rate" = 0: args: invalid training arguments: learning_rate must be a positive number`},
 		{"per_device_train_batch_size: {values: [16, 16.5]}", `sweep parameter "per_device_train_batch_size" = 16.5`},
-		{"loss: {parameters: {scael: {values: [1]}}}", `loss: unknown parameters [scael]`},
+		{"loss: {parameters: {scael: {values: [1]}}}", `loss MultipleNegativesRankingLoss: unknown parameters [scael]`},
 		{"lora: {parameters: {r: {values: [0, 8]}}}", `lora.r must be positive`},
 		{"lr_scheduler_type: {values: [linear, cosine_anealing]}", `lr_scheduler_type "cosine_anealing" is not valid`},
 		{"lora: {parameters: {alpha: {values: [16]}}}", `field alpha not found`},

@@ -163,7 +163,7 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.st.release()
+	defer r.releaseStepper()
 	defer r.unlock()
 	return r.loop()
 }

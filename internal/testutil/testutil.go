@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -113,27 +112,6 @@ func PythonJSON(t testing.TB, script string, req, resp any) {
 	if err := json.Unmarshal(stdout.Bytes(), resp); err != nil {
 		t.Fatalf("%s: decoding output: %v\n%.500s", script, err, stdout.String())
 	}
-}
-
-// ResetPeakRSS resets the process's peak resident set size (VmHWM) on Linux, so a benchmark can
-// measure the peak of one phase; elsewhere it does nothing.
-func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// ProcStatusKB reads a "kB" field of /proc/self/status (VmRSS, VmHWM, ...), or 0 when unavailable.
-func ProcStatusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
 }
 
 // JSONClose reports whether two JSON texts hold the same value with every number within tol of its

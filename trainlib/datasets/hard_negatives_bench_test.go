@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"os"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/datasets"
+	"github.com/embedtune/embedtune/trainlib/internal/perf"
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
@@ -69,8 +70,8 @@ func BenchmarkMineHardNegatives1M(b *testing.B) {
 				b.Fatal(err)
 			}
 			runtime.GC()
-			testutil.ResetPeakRSS()
-			startRSS := testutil.ProcStatusKB("VmRSS")
+			_ = perf.ResetPeakRSS()
+			startRSS, _ := perf.RSS(os.Getpid())
 			b.ResetTimer()
 			start := time.Now()
 			for range b.N {
@@ -84,8 +85,8 @@ func BenchmarkMineHardNegatives1M(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "passages/s")
-			if peak := testutil.ProcStatusKB("VmHWM"); peak > 0 {
-				b.ReportMetric(float64(peak-startRSS)/1024, "mining-extra-RSS-MiB")
+			if peak, err := perf.PeakRSS(); err == nil && peak > 0 {
+				b.ReportMetric((float64(peak)-float64(startRSS))/(1<<20), "mining-extra-RSS-MiB")
 				b.ReportMetric(float64(n)*dim*4/(1<<20), "full-matrix-MiB")
 			}
 		})

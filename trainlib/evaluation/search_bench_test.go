@@ -2,9 +2,10 @@ package evaluation
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
-	"github.com/embedtune/embedtune/internal/testutil"
+	"github.com/embedtune/embedtune/trainlib/internal/perf"
 )
 
 // BenchmarkSearch measures exact top-100 search of 256 queries over generated corpora of 100k and
@@ -22,8 +23,8 @@ func BenchmarkSearch(b *testing.B) {
 			}
 			corpus := generatedVectors(n, dim, 1)
 			queries := generatedVectors(numQueries, dim, 2)
-			testutil.ResetPeakRSS()
-			startRSS := testutil.ProcStatusKB("VmRSS")
+			_ = perf.ResetPeakRSS()
+			startRSS, _ := perf.RSS(os.Getpid())
 			b.ResetTimer()
 			for range b.N {
 				hits, err := Search(queries, corpus, k, SearchOptions{})
@@ -37,9 +38,9 @@ func BenchmarkSearch(b *testing.B) {
 			b.StopTimer()
 			flops := 2 * float64(numQueries) * float64(n) * dim * float64(b.N)
 			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			if peak := testutil.ProcStatusKB("VmHWM"); peak > 0 {
-				b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
-				b.ReportMetric(float64(peak-startRSS)/1024, "search-extra-RSS-MiB")
+			if peak, err := perf.PeakRSS(); err == nil && peak > 0 {
+				b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+				b.ReportMetric((float64(peak)-float64(startRSS))/(1<<20), "search-extra-RSS-MiB")
 			}
 		})
 	}
