@@ -55,7 +55,7 @@ func TestModelCard(t *testing.T) {
 	}
 	for _, want := range []string{"| Training Loss | Validation Loss | dev_cosine_ndcg@10 |\n|:----", "**cosine_ndcg@10**",
 		"* Size: 80 training samples", "* Columns: <code>question</code> and <code>context</code>",
-		"[<code>MultipleNegativesRankingLoss</code>]", "\"scale\": 20.0,\n      \"similarity_fct\": \"cos_sim\",\n      \"directions\": [\n          \"query_to_doc\"\n      ],", "#### MultipleNegativesRankingLoss", "- `learning_rate`: 0.001",
+		"[<code>MultipleNegativesRankingLoss</code>]", "\"scale\": 20.0,\n      \"similarity_fct\": \"cos_sim\",\n      \"gather_across_devices\": false,\n      \"directions\": [\n          \"query_to_doc\"\n      ],", "#### MultipleNegativesRankingLoss", "- `learning_rate`: 0.001",
 		"- `batch_sampler`: no_duplicates", "- `num_train_epochs`: 3.0", "- `warmup_ratio`: 0.0", "trainlib.LoadModel", "| <code>",
 		"\ntags:\n- sentence-transformers\n", "\nmodel-index:\n- name: SentenceTransformer\n  results:\n  - task:\n      type: information-retrieval\n", "model.encode_query(queries)", "* The bold row denotes the saved checkpoint."} {
 		if !strings.Contains(card, want) {

@@ -531,17 +531,3 @@ func splitRows(t *tensors.Tensor, n int) ([]*tensors.Tensor, error) {
 	}
 	return parts, err
 }
-
-// checkShards checks that every micro-batch of an epoch splits evenly over the devices.
-func (r *run) checkShards(batches [][]int) error {
-	if r.devices <= 1 {
-		return nil
-	}
-	for _, rows := range batches {
-		if len(rows)%r.devices != 0 {
-			return fmt.Errorf("train dataset: a batch of %d rows (the last of an epoch of %d rows, per_device_train_batch_size %d × %d devices) cannot be split evenly over num_devices=%d: set dataloader_drop_last=true, or a num_devices that divides %d",
-				len(rows), r.train.Len(), r.a.PerDeviceTrainBatchSize, r.devices, r.devices, len(rows))
-		}
-	}
-	return nil
-}

@@ -55,7 +55,7 @@
 // Below them are the building blocks, which know neither the Trainer nor the run: the training arguments
 // (args.go, strategy.go and its generated enums), Callback and TrainerControl (callbacks.go),
 // EarlyStoppingCallback (early_stopping.go), OutOfDomainGuard (ood_guard.go), the trainer state, TrainOutput and
-// the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go) and the
+// the checkpoint layout (state.go), batches of texts (data.go), the compiled training step (step.go), its data-parallel form over several devices (devices.go) and the
 // cache that shares it between runs (graph_cache.go), the precision check (precision.go), run configs
 // (config.go), loading a trained model (load_trained.go), checkpoint integrity (SHA256SUMS, the checkpoint
 // a resume picks) and output_dir's lock (integrity.go). trainer_config.go builds a Trainer from a run
