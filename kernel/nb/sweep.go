@@ -66,7 +66,9 @@ func SweepSettingsFrom(getenv func(string) string) (*SweepConfig, error) {
 }
 
 // Path joins elem to the sweep's folder: cfg.Path("data", "train.jsonl").
-func (c *SweepConfig) Path(elem ...string) string { return filepath.Join(append([]string{c.Dir}, elem...)...) }
+func (c *SweepConfig) Path(elem ...string) string {
+	return filepath.Join(append([]string{c.Dir}, elem...)...)
+}
 
 // HTML shows the settings, each with the variable that overrides it, and the compute backend.
 func (c *SweepConfig) HTML() string {
