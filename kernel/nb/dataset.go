@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -17,8 +18,10 @@ import (
 )
 
 // LoadDataset is load_dataset(source, split=split) for notebooks: a Hub dataset id or a local file or
-// folder (trainlib.LoadDataset). A Hub dataset is kept in embedtune's cache once loaded (as Parquet), so
-// later cells read it back without asking the Hub again for resolveTTL.
+// folder (trainlib.LoadDataset). SQuAD's own JSON files (dev-v1.1.json, train-v2.0.json, ...) are read
+// with datasets.ReadSQuAD: a row per question, with Hugging Face's squad columns (id, title, context,
+// question, answers). A Hub dataset is kept in embedtune's cache once loaded (as Parquet), so later
+// cells read it back without asking the Hub again for resolveTTL.
 func LoadDataset(source, split string) (*trainlib.Dataset, error) {
 	ds, err := loadDataset(source, split)
 	if err != nil {
@@ -27,8 +30,14 @@ func LoadDataset(source, split string) (*trainlib.Dataset, error) {
 	return ds, nil
 }
 
+// squadFileRe names SQuAD's own JSON files.
+var squadFileRe = regexp.MustCompile(`^(train|dev)-v[12]\.[01]\.json$`)
+
 func loadDataset(source, split string) (*trainlib.Dataset, error) {
 	if _, err := os.Stat(source); err == nil {
+		if squadFileRe.MatchString(filepath.Base(source)) {
+			return datasets.ReadSQuAD(source)
+		}
 		return trainlib.LoadDataset(source, datasets.WithSplit(split))
 	}
 	store, err := cache.Default()
@@ -91,17 +100,9 @@ func inTempFile(name string, f func(path string) error) error {
 // squadPairs returns the offline dataset: question/passage pairs of SQuAD v1.1 dev (670 passages, the
 // first two questions of each), written once into embedtune's cache folder (data/).
 func squadPairs(getenv func(string) string) (string, error) {
-	shared := strings.TrimSpace(getenv("EMBEDTUNE_SHARED_DATA"))
-	if shared == "" {
-		root, ok := repo.FromWorkingDir()
-		if !ok {
-			return "", fmt.Errorf("set EMBEDTUNE_SHARED_DATA to the folder holding squad-v1.1/dev-v1.1.json")
-		}
-		shared = filepath.Join(filepath.Dir(root), "shared", "data")
-	}
-	src := filepath.Join(shared, "squad-v1.1", "dev-v1.1.json")
-	if _, err := os.Stat(src); err != nil {
-		return "", fmt.Errorf("SQuAD v1.1 dev is not at %s (set EMBEDTUNE_SHARED_DATA)", src)
+	src, err := sharedSQuAD(getenv)
+	if err != nil {
+		return "", err
 	}
 	base, err := cache.BaseDir()
 	if err != nil {
@@ -120,6 +121,24 @@ func squadPairs(getenv func(string) string) (string, error) {
 		return "", err
 	}
 	return out, pairs.Save(out)
+}
+
+// sharedSQuAD returns the path of SQuAD v1.1 dev in the shared data folder: $EMBEDTUNE_SHARED_DATA, else
+// shared/data beside the checkout the notebook runs in.
+func sharedSQuAD(getenv func(string) string) (string, error) {
+	shared := strings.TrimSpace(getenv("EMBEDTUNE_SHARED_DATA"))
+	if shared == "" {
+		root, ok := repo.FromWorkingDir()
+		if !ok {
+			return "", fmt.Errorf("set EMBEDTUNE_SHARED_DATA to the folder holding squad-v1.1/dev-v1.1.json")
+		}
+		shared = filepath.Join(filepath.Dir(root), "shared", "data")
+	}
+	src := filepath.Join(shared, "squad-v1.1", "dev-v1.1.json")
+	if _, err := os.Stat(src); err != nil {
+		return "", fmt.Errorf("SQuAD v1.1 dev is not at %s (set EMBEDTUNE_SHARED_DATA)", src)
+	}
+	return src, nil
 }
 
 // HeldOut is the tutorial's evaluation data: Size rows sampled with Seed become the held-out rows, the

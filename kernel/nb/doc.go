@@ -14,6 +14,9 @@
 //   - SplitHeldOut is the tutorial's evaluation split, searched against every passage of the dataset.
 //   - Train is trainer.train() for a cell: Jupyter's ■ stops it with a checkpoint within the 5 s GoNB allows,
 //     and the next run offers to continue.
+//   - SweepSettings, SweepConfig.WriteSweep and RunSweep are the same for a hyperparameter sweep
+//     (notebooks/03_hyperparameter_sweep.ipynb): the sweep's settings, its run config and W&B spec written
+//     as YAML with the settings filled in, and trainlib's Sweep.Run that ■ stops and a re-run resumes.
 //
 // A cell of notebooks/01_finetune_embedder.ipynb:
 //
