@@ -128,7 +128,23 @@ func TestServeCommand(t *testing.T) {
 		status, _ := post("/v1/embeddings", string(big))
 		answered <- status
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM once the request's texts are queued (seen in /metrics), however fast or loaded the machine.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", url+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer k-123")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if queued := regexp.MustCompile(`(?m)^embedtune_queue_depth\{model="tiny"\} ([1-9][0-9]*)$`).Match(m); queued {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the large request never showed in embedtune_queue_depth")
+		}
+	}
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	if status := <-answered; status != 200 {
 		t.Errorf("request in flight at SIGTERM: %d", status)
