@@ -24,5 +24,8 @@ fi
 export GOEXPERIMENT=simd
 token=${JUPYTER_TOKEN:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 echo "docker/start.sh: open http://127.0.0.1:$port/lab?token=$token" >&2
+# The image runs as a non-root user; run directly as root (CI, a root shell), JupyterLab needs --allow-root.
+as_root=()
+[ "$(id -u)" = 0 ] && as_root=(--allow-root)
 exec "$venv/bin/jupyter" lab --no-browser --ip="$ip" --port="$port" --ServerApp.port_retries=0 \
-  --IdentityProvider.token="$token" --ServerApp.root_dir="$workshop"
+  --IdentityProvider.token="$token" --ServerApp.root_dir="$workshop" ${as_root[@]+"${as_root[@]}"}
