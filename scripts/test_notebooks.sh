@@ -115,7 +115,8 @@ else
       failures+=("docker/start.sh")
     fi
     # The tutorial notebooks run from the installed bundle, offline.
-    tutorial=("$out"/workshop/01_finetune_embedder.ipynb "$out"/workshop/02_evaluate_and_compare.ipynb)
+    tutorial=("$out"/workshop/01_finetune_embedder.ipynb "$out"/workshop/02_evaluate_and_compare.ipynb
+      "$out"/workshop/03_hyperparameter_sweep.ipynb)
   fi
   notebooks+=("${tutorial[@]}")
 fi
