@@ -71,13 +71,7 @@ func exitCode(cmd *exec.Cmd) int {
 func trainConfig(t *testing.T, dir string, maxSteps, saveSteps int) (cfg, out string) {
 	t.Helper()
 	m := tinyModelDir(t, "mean")
-	data := filepath.Join(dir, "pairs.jsonl")
-	var lines []string
-	for _, p := range synth.Pairs(40, 2, 5) {
-		b, _ := json.Marshal(map[string]string{"question": p.Question, "context": p.Context})
-		lines = append(lines, string(b))
-	}
-	os.WriteFile(data, []byte(strings.Join(lines, "\n")), 0o644)
+	data := pairsFile(t, dir, 40)
 	out = filepath.Join(dir, "out")
 	cfg = filepath.Join(dir, "run.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("model: %s\ntrain_dataset: {source: %s, columns: [question, context]}\n"+

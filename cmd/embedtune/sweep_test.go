@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/internal/synth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -18,13 +17,7 @@ func sweepFiles(t *testing.T) (spec, out string) {
 	t.Helper()
 	m := tinyModelDir(t, "mean")
 	dir := t.TempDir()
-	data := filepath.Join(dir, "pairs.jsonl")
-	var lines []string
-	for _, p := range synth.Pairs(40, 2, 5) {
-		b, _ := json.Marshal(map[string]string{"question": p.Question, "context": p.Context})
-		lines = append(lines, string(b))
-	}
-	os.WriteFile(data, []byte(strings.Join(lines, "\n")), 0o644)
+	data := pairsFile(t, dir, 40)
 	out = filepath.Join(dir, "sweep")
 	os.WriteFile(filepath.Join(dir, "run.yaml"), []byte(fmt.Sprintf(`model: %s
 train_dataset: {source: %s, columns: [question, context]}

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/embedtune/embedtune/internal/synth"
 )
 
 // TestTrainMatryoshkaCachedCheckpointing trains from a run config with MatryoshkaLoss around
@@ -19,13 +17,7 @@ import (
 func TestTrainMatryoshkaCachedCheckpointing(t *testing.T) {
 	m := tinyModelDir(t, "mean")
 	dir := t.TempDir()
-	data := filepath.Join(dir, "pairs.jsonl")
-	var lines []string
-	for _, p := range synth.Pairs(40, 2, 5) {
-		b, _ := json.Marshal(map[string]string{"question": p.Question, "context": p.Context})
-		lines = append(lines, string(b))
-	}
-	os.WriteFile(data, []byte(strings.Join(lines, "\n")), 0o644)
+	data := pairsFile(t, dir, 40)
 	config := func(name, loss, evaluator string) string {
 		cfg := filepath.Join(dir, name+".yaml")
 		os.WriteFile(cfg, []byte(fmt.Sprintf(`model: %s

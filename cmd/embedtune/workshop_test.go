@@ -2,32 +2,18 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/embedtune/embedtune/internal/synth"
 	"github.com/embedtune/embedtune/trainlib/cache"
 )
-
-func pairsJSONL(t *testing.T, n int) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "pairs.jsonl")
-	var lines []string
-	for _, pr := range synth.Pairs(n, 2, 5) {
-		b, _ := json.Marshal(map[string]string{"question": pr.Question, "context": pr.Context})
-		lines = append(lines, string(b))
-	}
-	os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-	return p
-}
 
 // TestBundleCommands packs a model and a dataset, installs them into an empty Hugging Face cache and
 // loads the dataset by its id with the Hub off.
 func TestBundleCommands(t *testing.T) {
 	m := tinyModelDir(t, "mean")
-	data := pairsJSONL(t, 20)
+	data := pairsFile(t, t.TempDir(), 20)
 	out := filepath.Join(t.TempDir(), "w.tar.zst")
 	code, stdout, stderr := cli("bundle", "--model", m, "--model-id", "room/tiny", "--dataset", data, "--no-assets", "--out", out)
 	if code != 0 || !strings.Contains(stdout, "model   room/tiny") {
@@ -89,7 +75,7 @@ func TestAssetsCommandErrors(t *testing.T) {
 
 func TestEstimateCommand(t *testing.T) {
 	m := tinyModelDir(t, "mean")
-	code, stdout, stderr := cli("estimate", "--model", m, "--dataset", pairsJSONL(t, 40), "--steps", "2", "--batch", "8")
+	code, stdout, stderr := cli("estimate", "--model", m, "--dataset", pairsFile(t, t.TempDir(), 40), "--steps", "2", "--batch", "8")
 	var e estimate
 	if code != 0 || json.Unmarshal([]byte(stdout), &e) != nil {
 		t.Fatalf("estimate: %d %s %s", code, stdout, stderr)
