@@ -19,6 +19,7 @@ import (
 
 	"github.com/embedtune/embedtune/internal/lockfile"
 	"github.com/embedtune/embedtune/internal/synth"
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/internal/perf"
 	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/embedtune/embedtune/trainlib/sweep"
@@ -397,7 +398,7 @@ func TestSweepLocksRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	s, err := LoadSweep(path, WithSweepLog(&log), WithSweepGraphCache(sweepGraphs))
 	if err != nil {
 		t.Fatal(err)
@@ -500,22 +501,4 @@ func TestNewSweepErrors(t *testing.T) {
 	if !errors.Is(fmt.Errorf("x: %w", ErrSweepInterrupted), ErrSweepInterrupted) {
 		t.Fatal("ErrSweepInterrupted")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -178,4 +179,23 @@ func CheckTorchGradient(name string, got []float32, ref32, ref64 []float64) erro
 			name, at, got[at], ref64[at], worst, torchErr, scale)
 	}
 	return nil
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writes and reads (a log sink that goroutines write
+// while the test reads).
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,32 +1,14 @@
 package serve
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/embedtune/embedtune/internal/testutil"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestBadInput sends every kind of bad request to both APIs and checks the status code and error body
 // each API's clients expect; the server keeps serving, and its log holds neither texts nor the key.
@@ -34,7 +16,7 @@ func TestBadInput(t *testing.T) {
 	const key = "sk-test-KEY-4242"
 	const secretText = "zebra unicorn confidential sentence"
 	m, _ := tinyModel(t, "mean", false, 1)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	srv, err := Start("", []Model{{"mean", m}}, WithAPIKey(key), WithMaxInputs(4), WithMaxQueue(8),
 		WithMaxRequestBytes(4096), WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
