@@ -18,9 +18,8 @@
 # 64 with max_seq_length 256. When the backend has several devices (a multi-GPU machine; --cpu: 2 XLA CPU host
 # devices) it also trains data-parallel on all of them with gather_across_devices on the same global batches
 # (step losses vs 1 device) and measures samples/s at the largest batch; on one device the "multi-device"
-# check says UNTESTED. With --cpu, EMBEDTUNE_XLA_CPU_DEVICES=2 exposes 2 host devices — with an XLA CPU plugin
-# whose collectives do not deadlock on few cores (GOMLX_BACKEND=xla:/path/to/lammps_jax_pjrt_cpu's
-# pjrt_c_api_cpu_plugin.so; the default xla-cpu-pjrt 0.0.1 aborts, see the README). It writes $OUT (default build/gpu-check): results.md (the table), results.json,
+# check says UNTESTED. With --cpu, EMBEDTUNE_XLA_CPU_DEVICES=2 exposes 2 host devices (embedtune sizes the
+# plugin's thread pool for them, see the README's "Several devices"). It writes $OUT (default build/gpu-check): results.md (the table), results.json,
 # loss_curves.html, log.txt, nvidia-smi.txt. Exit status: that of the checks.
 #
 # Environment: OUT, EMBEDTUNE_PYTHON (default: python3 on PATH; for --cpu the reference venv of

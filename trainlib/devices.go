@@ -2,7 +2,6 @@ package trainlib
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/embedtune/embedtune/trainlib/backend"
@@ -36,7 +35,13 @@ import (
 // Dropout draws from a per-device stream: the step's RNG state is split into the next state (the
 // same on every device, saved in checkpoints) and a step key that each device offsets by its index.
 //
-// Evaluation (eval loss, evaluator encoding) runs on device 0.
+// Evaluation runs data-parallel too. The eval loss takes the eval batches n at a time, one
+// per_device_eval_batch_size batch per device, and each device computes its batch's loss with its
+// replica of the weights (evalDevices compiles the eval graph for the mesh; no collective): every
+// batch's loss is the one a single device computes, so eval_loss does not depend on the number of
+// devices. gather_across_devices applies to training steps only. The evaluator encodes through the
+// model, which the run sets to encode data-parallel (model.SetEncodeDevices) and lends the replicas
+// (model.LendReplicas), so encoding copies no weights.
 
 // meshAxis names the data axis of the device mesh.
 const meshAxis = "data"
@@ -202,8 +207,8 @@ func numDevicesKey(m *model.SentenceTransformer, args *TrainingArguments) int {
 }
 
 // distribute sets the stepper up for the run's devices: with several, the training executors
-// compile for the device mesh with SPMD.
-func (s *stepper) distribute(b compute.Backend, args *TrainingArguments) error {
+// compile for the device mesh with SPMD, and mk builds the mesh's eval-loss executor.
+func (s *stepper) distribute(b compute.Backend, args *TrainingArguments, mk func(string, func([]*Node) []*Node) *graph.Exec) error {
 	n, err := resolveDevices(b, args)
 	if err != nil || n <= 1 {
 		return err
@@ -222,6 +227,10 @@ func (s *stepper) distribute(b compute.Backend, args *TrainingArguments) error {
 			e.SPMD(s.dev.mesh)
 		}
 	}
+	if s.evalN = mk("embedtune_eval_loss_devices", s.evalGraph); s.evalN == nil {
+		return fmt.Errorf("building the eval graph for %d devices", n)
+	}
+	s.evalN.SPMD(s.dev.mesh)
 	return nil
 }
 
@@ -446,6 +455,47 @@ func (s *stepper) runStepDevices(st *trainState, batches []*batchTensors, lr flo
 	return res, nil
 }
 
+// evalLosses computes the eval loss of n batches at once, one per device: b holds their rows in
+// order (n × per_device_eval_batch_size rows, padded together), and device d computes the loss of
+// rows d·B/n…, the d-th batch, with its replica of the weights.
+func (s *stepper) evalLosses(st *trainState, b *batchTensors) ([]float64, error) {
+	d := s.dev
+	if err := s.syncReplicas(st); err != nil {
+		return nil, err
+	}
+	shards, err := shardBatch(b, d.n)
+	if err != nil {
+		return nil, err
+	}
+	var args []any
+	for dev := range d.n {
+		args = append(args, anys(s.view(st, dev).params)...)
+		args = s.batchArgs(s.hyperArgs(args), shards[dev])
+	}
+	outs, err := s.evalN.Exec(args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(outs))
+	for i, o := range outs {
+		out[i] = scalar(o)
+	}
+	return out, nil
+}
+
+// lendReplicas gives the model the devices' copies of its weights for data-parallel encoding.
+func (s *stepper) lendReplicas(st *trainState) error {
+	if err := s.syncReplicas(st); err != nil {
+		return err
+	}
+	reps := make([][]*tensors.Tensor, len(s.dev.replicas))
+	for i, r := range s.dev.replicas {
+		reps[i] = r.params
+	}
+	s.m.LendReplicas(s.m.GraphParams(), reps)
+	return nil
+}
+
 // trainedAndMoments lists every device's first k outputs (the scalars after them are released).
 func trainedAndMoments(outs []*tensors.Tensor, n, k int) []*tensors.Tensor {
 	per := len(outs) / n
@@ -483,7 +533,7 @@ func shardBatch(b *batchTensors, n int) ([]*batchTensors, error) {
 		out[d] = &batchTensors{rows: b.rows / n, promptLens: b.promptLens}
 	}
 	split := func(t *tensors.Tensor, put func(d int, x *tensors.Tensor)) error {
-		parts, err := splitRows(t, n)
+		parts, err := model.SplitRows(t, n)
 		if err != nil {
 			return err
 		}
@@ -506,28 +556,4 @@ func shardBatch(b *batchTensors, n int) ([]*batchTensors, error) {
 		}
 	}
 	return out, nil
-}
-
-// splitRows splits a host tensor along its first axis into n equal parts.
-func splitRows(t *tensors.Tensor, n int) ([]*tensors.Tensor, error) {
-	dims := slices.Clone(t.Shape().Dimensions)
-	dims[0] /= n
-	per := t.Shape().Size() / n
-	parts := make([]*tensors.Tensor, n)
-	var err error
-	cerr := t.ConstFlatData(func(flat any) {
-		src := reflect.ValueOf(flat)
-		for d := range parts {
-			parts[d] = tensors.FromShape(shapes.Make(t.DType(), dims...))
-			if e := parts[d].MutableFlatData(func(dst any) {
-				reflect.Copy(reflect.ValueOf(dst), src.Slice(d*per, (d+1)*per))
-			}); e != nil {
-				err = e
-			}
-		}
-	})
-	if cerr != nil {
-		return nil, cerr
-	}
-	return parts, err
 }

@@ -1,37 +1,25 @@
 package trainlib
 
 import (
+	"context"
 	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/embedtune/embedtune/internal/synth"
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/embedtune/embedtune/trainlib/datasets"
+	"github.com/embedtune/embedtune/trainlib/evaluation"
 	"github.com/embedtune/embedtune/trainlib/losses"
 	"github.com/embedtune/embedtune/trainlib/model"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// hostDevices returns an XLA CPU backend with n host devices, or skips the test on the pure-Go
-// engine (CI runs the suite on XLA CPU).
-func hostDevices(t *testing.T, n int) compute.Backend {
-	t.Helper()
-	if c, err := backend.Choose(); err != nil || c.Engine != backend.EngineCPU {
-		t.Skipf("multi-device training needs the XLA CPU engine's host devices (engine: %q, %v)", c.Engine, err)
-	}
-	t.Setenv(backend.CPUDevicesEnv, strconv.Itoa(n))
-	b, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.NumDevices() != n {
-		t.Fatalf("%s=%d gave %s", backend.CPUDevicesEnv, n, backend.Describe(b))
-	}
-	return b
-}
+// hostDevices is testutil.HostDevices.
+func hostDevices(t *testing.T, n int) compute.Backend { return testutil.HostDevices(t, n) }
 
 // tinyOn is the tiny test model on backend b, without dropout (so runs on different device
 // counts compute the same function).
@@ -50,6 +38,22 @@ func tinyOn(t *testing.T, b compute.Backend) *model.SentenceTransformer {
 type parallelRun struct {
 	devices, perDevice, accum int
 	gather, symmetric         bool
+	// eval adds an eval dataset of 18 rows (eval batches of 4: 4, 4, 4, 4, 2) and an IR evaluator
+	// (deviceRecorder), evaluated every 2 steps.
+	eval bool
+}
+
+// deviceRecorder is an IR evaluator that records on how many devices the model encodes.
+type deviceRecorder struct {
+	*evaluation.InformationRetrievalEvaluator
+	devices []int
+}
+
+func (r *deviceRecorder) Evaluate(ctx context.Context, m evaluation.Encoder) (map[string]float64, error) {
+	if st, ok := m.(*model.SentenceTransformer); ok {
+		r.devices = append(r.devices, st.EncodeDevices())
+	}
+	return r.InformationRetrievalEvaluator.Evaluate(ctx, m)
 }
 
 // train runs steps optimizer steps (saving every 2 when out is given) and returns the per-step
@@ -66,7 +70,14 @@ func (p parallelRun) train(t *testing.T, b compute.Backend, out string, steps in
 	if p.symmetric {
 		loss = losses.MultipleNegativesSymmetricRankingLoss(m, losses.WithGatherAcrossDevices(p.gather))
 	}
-	tr, err := NewTrainer(m, args, pairsDataset(t, synth.Pairs(48, 2, 3)), nil, loss, WithoutProgress())
+	var evalData *datasets.Dataset
+	var topts []TrainerOption
+	if p.eval {
+		evalData = pairsDataset(t, synth.Pairs(9, 2, 5))
+		topts = append(topts, WithEvaluator(&deviceRecorder{InformationRetrievalEvaluator: irEvaluator(t, evalData, "dev")}))
+		args.EvalStrategy, args.EvalSteps, args.PerDeviceEvalBatchSize = "steps", 2, 4
+	}
+	tr, err := NewTrainer(m, args, pairsDataset(t, synth.Pairs(48, 2, 3)), evalData, loss, append(topts, WithoutProgress())...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,5 +235,46 @@ func TestDataParallelErrors(t *testing.T) {
 	}
 	if _, err := a.resolved(); err == nil || !strings.Contains(err.Error(), "num_devices") {
 		t.Errorf("num_devices -1: %v", err)
+	}
+}
+
+// TestDataParallelEvaluation checks evaluation during a 2-device run against the same run on one
+// device (gather_across_devices, the same global batch, so the same weights): the eval loss (eval
+// batches two at a time, one per device, and the shorter last one alone) and the evaluator's metrics
+// (the model encodes data-parallel) agree within 1e-5, the evaluator saw the model on 2 devices,
+// and the model encodes on one device again after the run.
+func TestDataParallelEvaluation(t *testing.T) {
+	b := hostDevices(t, 2)
+	evals := func(tr *Trainer) []map[string]float64 {
+		var out []map[string]float64
+		for _, h := range tr.State.LogHistory {
+			if _, ok := h["eval_loss"]; ok {
+				out = append(out, h)
+			}
+		}
+		return out
+	}
+	_, _, two := parallelRun{devices: 2, perDevice: 4, accum: 1, gather: true, eval: true}.train(t, b, "", 4)
+	_, _, one := parallelRun{devices: 1, perDevice: 8, accum: 1, gather: true, eval: true}.train(t, b, "", 4)
+	got, want := evals(two), evals(one)
+	if len(got) != 2 || len(want) != 2 {
+		t.Fatalf("%d and %d evaluations, want 2 each", len(got), len(want))
+	}
+	for i := range got {
+		for k, w := range want[i] {
+			if strings.HasSuffix(k, "_runtime") || strings.HasSuffix(k, "_per_second") {
+				continue
+			}
+			if g, ok := got[i][k]; !ok || math.Abs(g-w) > 1e-5 {
+				t.Errorf("evaluation %d: %s = %v on 2 devices, %v on one", i+1, k, g, w)
+			}
+		}
+	}
+	t.Logf("2 devices: %v", got[len(got)-1])
+	if d := two.Evaluator.(*deviceRecorder).devices; len(d) != 2 || d[0] != 2 || d[1] != 2 {
+		t.Errorf("the evaluator saw the model encode on %v devices, want [2 2]", d)
+	}
+	if n := two.Model.EncodeDevices(); n != 1 {
+		t.Errorf("after the run the model encodes on %d devices, want 1", n)
 	}
 }

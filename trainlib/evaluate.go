@@ -67,24 +67,42 @@ func (r *run) measure() measured {
 			return fail(err)
 		}
 		var sum float64
-		for _, rows := range es.Batches(0) {
+		for _, group := range r.evalGroups(es.Batches(0)) {
 			if err := r.ctx.Err(); err != nil {
 				return fail(err)
 			}
-			b, err := r.eval.batch(r.model, a, rows)
+			var all []int
+			for _, rows := range group {
+				all = append(all, rows...)
+			}
+			b, err := r.eval.batch(r.model, a, all)
 			if err != nil {
 				return fail(err)
 			}
-			l, err := r.st.evalLoss(b)
+			var ls []float64
+			if len(group) > 1 {
+				ls, err = r.st.evalLosses(r.ts, b)
+			} else {
+				var l float64
+				l, err = r.st.evalLoss(b)
+				ls = []float64{l}
+			}
 			if err != nil {
 				return fail(fmt.Errorf("evaluation at step %d: %w", r.state.GlobalStep, err))
 			}
-			sum += l * float64(len(rows))
-			out.samples += len(rows)
-			out.batches++
+			for i, rows := range group {
+				sum += ls[i] * float64(len(rows))
+				out.samples += len(rows)
+				out.batches++
+			}
 		}
 		if out.samples > 0 {
 			out.metrics["eval_loss"] = sum / float64(out.samples)
+		}
+	}
+	if r.evaluator != nil && r.st.dev != nil {
+		if err := r.st.lendReplicas(r.ts); err != nil {
+			return fail(err)
 		}
 	}
 	if r.evaluator != nil {
@@ -99,6 +117,31 @@ func (r *run) measure() measured {
 			}
 			out.metrics[k] = v
 		}
+	}
+	return out
+}
+
+// evalGroups groups the eval batches for the devices: n consecutive batches of the same size run
+// at once, one per device (stepper.evalLosses); the others (a shorter last batch, or all of them on
+// one device) run alone.
+func (r *run) evalGroups(batches [][]int) [][][]int {
+	n := 1
+	if r.st.dev != nil {
+		n = r.st.dev.n
+	}
+	var out [][][]int
+	for len(batches) > 0 {
+		k := 1
+		if len(batches) >= n {
+			k = n
+			for _, b := range batches[1:n] {
+				if len(b) != len(batches[0]) {
+					k = 1
+				}
+			}
+		}
+		out = append(out, batches[:k])
+		batches = batches[k:]
 	}
 	return out
 }

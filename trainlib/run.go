@@ -67,6 +67,7 @@ type run struct {
 	card          *cardRecorder
 	unlock        func()             // releases output_dir's lock
 	abandoned     <-chan stepOutcome // the result of a step abandoned in flight, still computing; or nil
+	endDevices    func()             // restores the model's encode devices after a multi-device run; or nil
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,
@@ -190,6 +191,14 @@ func newRun(j *job, call trainCall) (_ *run, err error) {
 				return nil, err
 			}
 		}
+	}
+	if r.st.dev != nil {
+		// Evaluation encodes data-parallel (the evaluator calls the model); Train restores the setting.
+		prev := j.model.EncodeDevices()
+		if err := j.model.SetEncodeDevices(r.st.dev.n); err != nil {
+			return nil, err
+		}
+		r.endDevices = func() { j.model.SetEncodeDevices(prev) }
 	}
 	// Temporary folders of checkpoints a killed run was writing.
 	if stale, _ := filepath.Glob(filepath.Join(a.OutputDir, "."+checkpointPrefix+"*.tmp-*")); len(stale) > 0 {

@@ -65,6 +65,7 @@ type stepper struct {
 	builds       func()      // counts a graph build (nil: not counted)
 
 	fused, accum, update, eval *graph.Exec
+	evalN                      *graph.Exec // eval loss on the devices' mesh (devices.go); nil on one
 	gc                         *gradCache // GradCache losses (gradcache.go); nil otherwise
 	dev                        *devices   // data-parallel over several devices (devices.go); nil on one
 	// keepInputs turns donation off (InterruptInFlight).
@@ -153,7 +154,7 @@ func (s *stepper) release() {
 		s.cache.put(s.key, s)
 		return
 	}
-	execs := []*graph.Exec{s.fused, s.accum, s.update, s.eval}
+	execs := []*graph.Exec{s.fused, s.accum, s.update, s.eval, s.evalN}
 	if s.gc != nil {
 		execs = append(execs, s.gc.embedTrain, s.gc.lossGrad, s.gc.accum, s.gc.embedEval, s.gc.lossEval)
 	}
@@ -214,7 +215,7 @@ func newStepper(m *model.SentenceTransformer, loss losses.Loss, args *TrainingAr
 	if err != nil {
 		return nil, fmt.Errorf("building the training graphs: %w", err)
 	}
-	if err := s.distribute(b, args); err != nil {
+	if err := s.distribute(b, args, mk); err != nil {
 		return nil, err
 	}
 	return s, nil

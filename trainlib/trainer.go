@@ -165,6 +165,9 @@ func (t *Trainer) Train(opts ...TrainOption) (*TrainOutput, error) {
 	}
 	defer r.releaseStepper()
 	defer r.unlock()
+	if r.endDevices != nil {
+		defer r.endDevices()
+	}
 	return r.loop()
 }
 

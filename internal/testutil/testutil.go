@@ -16,9 +16,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/embedtune/embedtune/trainlib/backend"
+	"github.com/gomlx/compute"
 )
 
 // RepoRoot returns the folder holding go.mod, walking up from the working directory.
@@ -198,4 +202,23 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// HostDevices returns an XLA CPU backend with n host devices (backend.CPUDevicesEnv), for tests of
+// the multi-device paths; on the pure-Go engine (one device) it skips the test with the reason. CI
+// runs the suite on XLA CPU.
+func HostDevices(t *testing.T, n int) compute.Backend {
+	t.Helper()
+	if c, err := backend.Choose(); err != nil || c.Engine != backend.EngineCPU {
+		t.Skipf("needs the XLA CPU engine's host devices (engine: %q, %v); install it with scripts/pjrt.sh", c.Engine, err)
+	}
+	t.Setenv(backend.CPUDevicesEnv, strconv.Itoa(n))
+	b, err := backend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.NumDevices() != n {
+		t.Fatalf("%s=%d gave %s", backend.CPUDevicesEnv, n, backend.Describe(b))
+	}
+	return b
 }

@@ -296,7 +296,7 @@ func newWithConfig(config, engine string) (b compute.Backend, err error) {
 		if nErr != nil {
 			return nil, nErr
 		}
-		create = func() { b, err = newXLACPU(options, n) }
+		create = func() { withHostDeviceThreads(n, func() { b, err = newXLACPU(options, n) }) }
 	}
 	if name == "go" && strings.Contains(options, "parallelism=") {
 		// The Go backend prints "Go backend: parallelism set to N" on standard output, which would

@@ -86,9 +86,20 @@ func Postprocess(e []float32, truncateDim int, normalize bool) []float32 {
 	return e
 }
 
-// embedBatch runs the forward graph on one batch and returns float32 rows.
+// embedBatch runs the forward graph on one batch and returns float32 rows: on the devices chosen by
+// SetEncodeDevices (encode_devices.go), else on device 0.
 func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) ([][]float32, error) {
-	exec, err := m.getEncodeExec()
+	if m.EncodeDevices() > 1 {
+		return m.embedBatchDevices(batch, maxRows, promptLen)
+	}
+	return m.embedBatchOne(batch, maxRows, promptLen)
+}
+
+// embedBatchOne runs the forward graph on one batch on device 0.
+func (m *SentenceTransformer) embedBatchOne(batch [][]int, maxRows, promptLen int) ([][]float32, error) {
+	m.mu.Lock()
+	exec, err := m.encodeExecLocked(1)
+	m.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -119,28 +130,31 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 	return res, nil
 }
 
-// getEncodeExec lazily builds the inference executor, or finds it in the GraphCache shared with
-// models of the same structure. The prompt length and the LoRA scaling are graph inputs so that
-// they do not multiply compilations. The graph is built on m.Structure(), never on m itself, so a
-// shared executor keeps no model's weights alive.
-func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.encodeExec != nil {
-		return m.encodeExec, nil
+// encodeExecLocked lazily builds the inference executor for n devices (n > 1: compiled for the
+// device mesh of SetEncodeDevices), or finds it in the GraphCache shared with models of the same
+// structure. The prompt length and the LoRA scaling are graph inputs so that they do not multiply
+// compilations. The graph is built on m.Structure(), never on m itself, so a shared executor keeps
+// no model's weights alive. Called with m.mu held.
+func (m *SentenceTransformer) encodeExecLocked(n int) (*graph.Exec, error) {
+	slot := &m.encodeExec
+	if n > 1 {
+		slot = &m.dp.exec
+	}
+	if *slot != nil {
+		return *slot, nil
 	}
 	s := m.Structure()
 	cache := m.graphs
-	n := len(m.GraphParams())
+	np := len(m.GraphParams())
 	build := func() (*graph.Exec, error) {
 		exec, err := graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
 			if cache != nil {
 				cache.CountBuild()
 			}
-			params, ids, mask, promptLen := inputs[:n], inputs[n], inputs[n+1], inputs[n+2]
+			params, ids, mask, promptLen := inputs[:np], inputs[np], inputs[np+1], inputs[np+2]
 			opts := ForwardOptions{PromptLength: promptLen}
 			if s.Adapter != nil {
-				opts.LoRAScale = inputs[n+3]
+				opts.LoRAScale = inputs[np+3]
 			}
 			emb, _ := s.EmbedGraph(params, ids, mask, opts)
 			return emb
@@ -149,6 +163,9 @@ func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
 			return nil, fmt.Errorf("encode: building the executor: %w", err)
 		}
 		exec.SetMaxCache(256)
+		if n > 1 {
+			exec.SPMD(m.dp.mesh)
+		}
 		return exec.WithName("embedtune_encode"), nil
 	}
 	if cache == nil {
@@ -156,18 +173,22 @@ func (m *SentenceTransformer) getEncodeExec() (*graph.Exec, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.encodeExec = exec
+		*slot = exec
 		return exec, nil
 	}
 	key, err := m.StructureKey()
 	if err != nil {
 		return nil, err
 	}
-	exec, err := cache.Exec("encode "+key, build)
+	name := "encode "
+	if n > 1 {
+		name = fmt.Sprintf("encode on %d devices ", n)
+	}
+	exec, err := cache.Exec(name+key, build)
 	if err != nil {
 		return nil, err
 	}
-	m.encodeExec = exec
+	*slot = exec
 	return exec, nil
 }
 

@@ -71,6 +71,9 @@ type SentenceTransformer struct {
 	mu         sync.Mutex
 	encodeExec *graph.Exec
 	graphs     *GraphCache // shared compiled graphs (ShareGraphs), or nil
+	// dp is data-parallel encoding (SetEncodeDevices), nil on one device; dpMu serializes its batches.
+	dp   *deviceEncoder
+	dpMu sync.Mutex
 }
 
 // Dense is a sentence-transformers Dense module: y = act(x·Wᵀ + b).
@@ -99,6 +102,12 @@ func (m *SentenceTransformer) dropEncodeExecLocked() {
 		m.encodeExec.Finalize()
 	}
 	m.encodeExec = nil
+	if m.dp != nil {
+		if m.dp.exec != nil && m.graphs == nil {
+			m.dp.exec.Finalize()
+		}
+		m.dp.exec = nil
+	}
 }
 
 // Dim returns the dimension of the sentence embeddings.
