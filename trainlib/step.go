@@ -66,8 +66,8 @@ type stepper struct {
 
 	fused, accum, update, eval *graph.Exec
 	evalN                      *graph.Exec // eval loss on the devices' mesh (devices.go); nil on one
-	gc                         *gradCache // GradCache losses (gradcache.go); nil otherwise
-	dev                        *devices   // data-parallel over several devices (devices.go); nil on one
+	gc                         *gradCache  // GradCache losses (gradcache.go); nil otherwise
+	dev                        *devices    // data-parallel over several devices (devices.go); nil on one
 	// keepInputs turns donation off (InterruptInFlight).
 	keepInputs bool
 }
