@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomlx/compute/distributed"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -98,7 +99,7 @@ func (m *SentenceTransformer) embedBatch(batch [][]int, maxRows, promptLen int) 
 // embedBatchOne runs the forward graph on one batch on device 0.
 func (m *SentenceTransformer) embedBatchOne(batch [][]int, maxRows, promptLen int) ([][]float32, error) {
 	m.mu.Lock()
-	exec, err := m.encodeExecLocked(1)
+	exec, err := m.encodeExecLocked(1, nil)
 	m.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -130,18 +131,27 @@ func (m *SentenceTransformer) embedBatchOne(batch [][]int, maxRows, promptLen in
 	return res, nil
 }
 
-// encodeExecLocked lazily builds the inference executor for n devices (n > 1: compiled for the
-// device mesh of SetEncodeDevices), or finds it in the GraphCache shared with models of the same
+// encodeExecLocked lazily builds the inference executor for n devices (n > 1: compiled for mesh,
+// SetEncodeDevices'), or finds it in the GraphCache shared with models of the same
 // structure. The prompt length and the LoRA scaling are graph inputs so that they do not multiply
 // compilations. The graph is built on m.Structure(), never on m itself, so a shared executor keeps
 // no model's weights alive. Called with m.mu held.
-func (m *SentenceTransformer) encodeExecLocked(n int) (*graph.Exec, error) {
-	slot := &m.encodeExec
-	if n > 1 {
-		slot = &m.dp.exec
+func (m *SentenceTransformer) encodeExecLocked(n int, mesh *distributed.DeviceMesh) (*graph.Exec, error) {
+	if n <= 1 && m.encodeExec != nil {
+		return m.encodeExec, nil
 	}
-	if *slot != nil {
-		return *slot, nil
+	if e := m.devicesExecs[n]; n > 1 && e != nil {
+		return e, nil
+	}
+	keep := func(e *graph.Exec) {
+		if n <= 1 {
+			m.encodeExec = e
+			return
+		}
+		if m.devicesExecs == nil {
+			m.devicesExecs = map[int]*graph.Exec{}
+		}
+		m.devicesExecs[n] = e
 	}
 	s := m.Structure()
 	cache := m.graphs
@@ -164,7 +174,7 @@ func (m *SentenceTransformer) encodeExecLocked(n int) (*graph.Exec, error) {
 		}
 		exec.SetMaxCache(256)
 		if n > 1 {
-			exec.SPMD(m.dp.mesh)
+			exec.SPMD(mesh)
 		}
 		return exec.WithName("embedtune_encode"), nil
 	}
@@ -173,7 +183,7 @@ func (m *SentenceTransformer) encodeExecLocked(n int) (*graph.Exec, error) {
 		if err != nil {
 			return nil, err
 		}
-		*slot = exec
+		keep(exec)
 		return exec, nil
 	}
 	key, err := m.StructureKey()
@@ -188,7 +198,7 @@ func (m *SentenceTransformer) encodeExecLocked(n int) (*graph.Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	*slot = exec
+	keep(exec)
 	return exec, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/distributed"
 	"github.com/gomlx/compute/shapes"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -33,7 +32,6 @@ import (
 type deviceEncoder struct {
 	n    int
 	mesh *distributed.DeviceMesh
-	exec *graph.Exec
 	// base are device 0's weights (GraphParams) the replicas copy; replicas[d-1] holds device d's.
 	base     []*tensors.Tensor
 	replicas [][]*tensors.Tensor
@@ -42,7 +40,8 @@ type deviceEncoder struct {
 }
 
 // SetEncodeDevices makes encoding run data-parallel on the backend's first n devices; 0 or 1 runs
-// it on device 0 (the default). n above the backend's device count is an error naming both.
+// it on device 0 (the default). n above the backend's device count is an error naming both. A batch
+// being encoded finishes first; the compiled program stays, for a later SetEncodeDevices(n).
 func (m *SentenceTransformer) SetEncodeDevices(n int) error {
 	if n < 0 {
 		return fmt.Errorf("encode devices: expected 0 or a positive number, got %d", n)
@@ -50,6 +49,8 @@ func (m *SentenceTransformer) SetEncodeDevices(n int) error {
 	if have := m.backend.NumDevices(); n > have {
 		return fmt.Errorf("encode devices: %d requested but the backend has %d device(s)", n, have)
 	}
+	m.dpMu.Lock()
+	defer m.dpMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dp != nil && m.dp.n == n {
@@ -82,6 +83,8 @@ func (m *SentenceTransformer) EncodeDevices() int {
 // They are used while GraphParams stays base, and never released by the model (the lender owns
 // them). It does nothing unless SetEncodeDevices chose len(replicas)+1 devices.
 func (m *SentenceTransformer) LendReplicas(base []*tensors.Tensor, replicas [][]*tensors.Tensor) {
+	m.dpMu.Lock()
+	defer m.dpMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dp == nil || len(replicas) != m.dp.n-1 {
@@ -91,15 +94,13 @@ func (m *SentenceTransformer) LendReplicas(base []*tensors.Tensor, replicas [][]
 	m.dp.base, m.dp.replicas, m.dp.owned = slices.Clone(base), slices.Clone(replicas), false
 }
 
-// dropDevicesLocked ends data-parallel encoding, releasing the replicas the model made.
+// dropDevicesLocked ends data-parallel encoding, releasing the replicas the model made (m.dpMu and
+// m.mu held).
 func (m *SentenceTransformer) dropDevicesLocked() {
 	if m.dp == nil {
 		return
 	}
 	m.releaseReplicasLocked()
-	if m.dp.exec != nil && m.graphs == nil {
-		m.dp.exec.Finalize()
-	}
 	m.dp = nil
 }
 
@@ -116,7 +117,7 @@ func (m *SentenceTransformer) releaseReplicasLocked() {
 	d.base, d.replicas, d.owned = nil, nil, false
 }
 
-// deviceInputs returns every device's weights for the current GraphParams, copying them to the other
+// deviceInputsLocked returns every device's weights for the current GraphParams, copying them to the other
 // devices when they changed. Called with m.mu held.
 func (m *SentenceTransformer) deviceInputsLocked() ([][]*tensors.Tensor, error) {
 	d := m.dp
@@ -129,6 +130,13 @@ func (m *SentenceTransformer) deviceInputsLocked() ([][]*tensors.Tensor, error) 
 			for i, x := range cur {
 				c, err := x.OnDeviceClone(m.backend, compute.DeviceNum(dev))
 				if err != nil {
+					for _, ts := range replicas {
+						for _, t := range ts {
+							if t != nil {
+								t.FinalizeAll()
+							}
+						}
+					}
 					return nil, fmt.Errorf("encode: copying the weights to device %d: %w", dev, err)
 				}
 				replicas[dev-1][i] = c
@@ -151,7 +159,7 @@ func (m *SentenceTransformer) embedBatchDevices(batch [][]int, maxRows, promptLe
 		return m.embedBatchOne(batch, maxRows, promptLen)
 	}
 	n := d.n
-	exec, err := m.encodeExecLocked(n)
+	exec, err := m.encodeExecLocked(n, d.mesh)
 	var params [][]*tensors.Tensor
 	if err == nil {
 		params, err = m.deviceInputsLocked()

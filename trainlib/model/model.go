@@ -71,9 +71,11 @@ type SentenceTransformer struct {
 	mu         sync.Mutex
 	encodeExec *graph.Exec
 	graphs     *GraphCache // shared compiled graphs (ShareGraphs), or nil
-	// dp is data-parallel encoding (SetEncodeDevices), nil on one device; dpMu serializes its batches.
-	dp   *deviceEncoder
-	dpMu sync.Mutex
+	// dp is data-parallel encoding (SetEncodeDevices), nil on one device; dpMu serializes its batches
+	// and changes (taken before mu); devicesExecs holds its executors by device count.
+	dp           *deviceEncoder
+	dpMu         sync.Mutex
+	devicesExecs map[int]*graph.Exec
 }
 
 // Dense is a sentence-transformers Dense module: y = act(x·Wᵀ + b).
@@ -102,12 +104,12 @@ func (m *SentenceTransformer) dropEncodeExecLocked() {
 		m.encodeExec.Finalize()
 	}
 	m.encodeExec = nil
-	if m.dp != nil {
-		if m.dp.exec != nil && m.graphs == nil {
-			m.dp.exec.Finalize()
+	for _, e := range m.devicesExecs {
+		if m.graphs == nil {
+			e.Finalize()
 		}
-		m.dp.exec = nil
 	}
+	m.devicesExecs = nil
 }
 
 // Dim returns the dimension of the sentence embeddings.
