@@ -274,6 +274,9 @@ func TestDataParallelEvaluation(t *testing.T) {
 	if d := two.Evaluator.(*deviceRecorder).devices; len(d) != 2 || d[0] != 2 || d[1] != 2 {
 		t.Errorf("the evaluator saw the model encode on %v devices, want [2 2]", d)
 	}
+	if n, err := two.Devices(); n != 2 || err != nil {
+		t.Errorf("Trainer.Devices() = %d, %v; want 2", n, err)
+	}
 	if n := two.Model.EncodeDevices(); n != 1 {
 		t.Errorf("after the run the model encodes on %d devices, want 1", n)
 	}

@@ -206,11 +206,17 @@ func (s *SyncBuffer) String() string {
 
 // HostDevices returns an XLA CPU backend with n host devices (backend.CPUDevicesEnv), for tests of
 // the multi-device paths; on the pure-Go engine (one device) it skips the test with the reason. CI
-// runs the suite on XLA CPU.
+// runs the suite on XLA CPU. The variable is set for the test only.
 func HostDevices(t *testing.T, n int) compute.Backend {
 	t.Helper()
 	if c, err := backend.Choose(); err != nil || c.Engine != backend.EngineCPU {
 		t.Skipf("needs the XLA CPU engine's host devices (engine: %q, %v); install it with scripts/pjrt.sh", c.Engine, err)
+	}
+	// The process-wide backend (backend.Default, what code without a model's backend uses, e.g. the
+	// IR evaluator's search) is created first, from the ambient environment: created while the
+	// variable below is set, it would keep n devices for every later test of the binary.
+	if _, err := backend.Default(); err != nil {
+		t.Fatal(err)
 	}
 	t.Setenv(backend.CPUDevicesEnv, strconv.Itoa(n))
 	b, err := backend.New("")

@@ -56,8 +56,17 @@ func trainerSummary(tr *trainlib.Trainer) *Summary {
 	}
 	s.Add("Loss", tr.Loss.Name())
 	if a.MaxSteps > 0 {
-		epochs := float64(a.MaxSteps*a.PerDeviceTrainBatchSize*max(a.GradientAccumulationSteps, 1)) / float64(tr.TrainDataset.Len())
-		s.Add("Steps", fmt.Sprintf("%d steps × %d pairs (about %.1f epochs)", a.MaxSteps, a.PerDeviceTrainBatchSize, epochs))
+		devices, err := tr.Devices()
+		if err != nil {
+			devices = 1 // Train reports the error
+		}
+		batch := a.PerDeviceTrainBatchSize * devices * max(a.GradientAccumulationSteps, 1)
+		epochs := float64(a.MaxSteps*batch) / float64(tr.TrainDataset.Len())
+		per := ""
+		if devices > 1 {
+			per = fmt.Sprintf(", %d per device on %d devices", a.PerDeviceTrainBatchSize, devices)
+		}
+		s.Add("Steps", fmt.Sprintf("%d steps × %d pairs%s (about %.1f epochs)", a.MaxSteps, batch, per, epochs))
 	}
 	s.Add("Learning rate", fmt.Sprintf("%g peak, %s schedule, %g%% warmup", a.LearningRate, a.LRSchedulerType, 100*a.WarmupRatio)).
 		Add("Optimizer", fmt.Sprintf("AdamW (β1 %g, β2 %g, ε %g, weight decay %g), gradient norm clipped at %g",
