@@ -242,7 +242,7 @@ mem = {e: json.load(open(os.path.join(out, "results", f"memory-{e}.json"))) for 
        if os.path.exists(os.path.join(out, "results", f"memory-{e}.json"))}
 if mem:
     if not rows:
-        lines = lines[:2]
+        lines = lines[:1]
     lines += ["", "Peak resident memory of a training step (BenchmarkTrainMemory: random weights, fp32, AdamW, queries 32 and "
               "passages 128 tokens, one process per configuration, the compiling step excluded), MiB; in brackets memplan's "
               "estimate of the whole run's peak (compilation included), what the memory check compares with the memory available.", "",
@@ -257,7 +257,8 @@ if mem:
         cells = []
         for e in mem:
             r = by[e].get(case)
-            cells.append("–" if r is None else f"{r.get('peak-MiB', 0):,.0f} ({r.get('estimate-MiB', 0):,.0f})")
+            est = None if r is None else r.get("estimate-MiB")
+            cells.append("–" if r is None else f"{r.get('peak-MiB', 0):,.0f}" + (f" ({est:,.0f})" if est else ""))
         lines.append(f"| {shape} | {conf.replace('/', ', ')} | " + " | ".join(cells) + " |")
 text = "\n".join(lines) + "\n"
 open(os.path.join(out, "results.md"), "w").write(text)
