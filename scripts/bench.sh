@@ -11,8 +11,8 @@
 #   memory     peak resident memory of a training step (BenchmarkTrainMemory, one process per configuration,
 #              query 32 / passage 128 tokens, fp32, AdamW): MNRL at batches 2, 8, 16, 64, MNRL with
 #              gradient_checkpointing, CachedMNRL (GradCache) with mini-batches of 4 (batch 16) and 8
-#              (batch 64), beside memplan's estimate (what the pre-run memory check uses); MiniLM- and
-#              bge-base-shaped on XLA CPU, MiniLM-shaped on pure Go too. bge-base at batch 64 needs ~12 GB.
+#              (batch 64), beside memplan's estimate (what the pre-run memory check uses); MiniLM-shaped on
+#              XLA CPU and pure Go, bge-base-shaped (batches 16 and 64) on XLA CPU: ~12 GB, about an hour.
 #   devices    training s/step on XLA CPU with the same global batch of 16 split over N host devices
 #              (EMBEDTUNE_XLA_CPU_DEVICES=N, num_devices N, MNRL gather_across_devices), beside 1 device. Host
 #              devices share the machine's cores: this measures the SPMD path's overhead, not a speedup.
@@ -24,7 +24,7 @@
 #   scripts/bench.sh --quick    MiniLM at 128 tokens, fewer passages and steps (a few minutes)
 #   scripts/bench.sh --resume   keep the results already in $OUT/results (e.g. after an interruption)
 #   scripts/bench.sh --devices N    data-parallel row on N XLA CPU host devices (default 2; 1: no such row)
-#   scripts/bench.sh --memory   the memory table only (with --quick: MiniLM only; about 30 min on 2 cores with bge-base)
+#   scripts/bench.sh --memory   the memory table only (with --quick: MiniLM only, about 15 min on 2 cores)
 #
 # Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh),
 # BENCH_XLA_BACKEND (default xla:cpu; e.g. xla:/abs/path/pjrt_c_api_cpu_plugin.so for another XLA CPU plugin).
@@ -65,17 +65,22 @@ fi
 engines=${BENCH_ENGINES:-go xla torch}
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 
-# memory_bench ENGINE SHAPES runs BenchmarkTrainMemory's cases of SHAPES (a regexp) on ENGINE (go, xla)
-# into results/memory-ENGINE.json: one object per configuration with its metrics.
+# memory_bench ENGINE PATTERN... runs BenchmarkTrainMemory's cases matching each PATTERN (-test.bench's after
+# "TrainMemory/", e.g. 'bge-base/batch(16|64)/') on ENGINE (go, xla) into results/memory-ENGINE.json: one object
+# per configuration with its metrics.
 memory_bench() {
-  local engine=$1 shapes=$2 res=$out/results/memory-$1.json backend=go
+  local engine=$1 res=$out/results/memory-$1.json backend=go pattern avail
+  shift
   if [ $resume = 1 ] && [ -s "$res" ]; then return; fi
   [ "$engine" = go ] || backend=${BENCH_XLA_BACKEND:-xla:cpu}
-  local avail=$(($(awk '/^MemAvailable/ {print $2}' /proc/meminfo) >> 20))
-  say "memory, $engine: $shapes ($avail GiB available; bge-base at batch 64 needs ~12 GB)"
+  avail=$(($(awk '/^MemAvailable/ {print $2}' /proc/meminfo) >> 20))
+  say "memory, $engine: $* ($avail GiB available; bge-base at batch 64 needs ~12 GB)"
   (cd "$root" && go test -c -o "$out/trainlib.test" ./trainlib)
-  (cd "$root/trainlib" && GOMLX_BACKEND=$backend "$out/trainlib.test" -test.run '^$' -test.bench "TrainMemory/($shapes)/" \
-    -test.benchtime 1x -test.timeout 3h >"$out/results/memory-$engine.log" 2>&1) || say "FAILED memory $engine (see $out/results/memory-$engine.log)"
+  : >"$out/results/memory-$engine.log"
+  for pattern in "$@"; do
+    (cd "$root/trainlib" && GOMLX_BACKEND=$backend "$out/trainlib.test" -test.run '^$' -test.bench "TrainMemory/$pattern" \
+      -test.benchtime 1x -test.timeout 3h >>"$out/results/memory-$engine.log" 2>&1) || say "FAILED memory $engine $pattern (see $out/results/memory-$engine.log)"
+  done
   python3 - "$out/results/memory-$engine.log" "$res" <<'PY'
 import json, re, sys
 rows = []
@@ -91,8 +96,8 @@ PY
 if [ $memory_only = 1 ]; then
   "$root/scripts/pjrt.sh" >/dev/null || true
   say "$(nproc) cores ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ $quick = 1 ]; then memory_bench xla MiniLM-L6; else memory_bench xla 'MiniLM-L6|bge-base'; fi
-  memory_bench go MiniLM-L6
+  if [ $quick = 1 ]; then memory_bench xla MiniLM-L6/; else memory_bench xla MiniLM-L6/ 'bge-base/batch(16|64)/'; fi
+  memory_bench go MiniLM-L6/
   models=""
 else
   py=$("$root/scripts/pyenv.sh")
@@ -178,8 +183,8 @@ for spec in $models; do
   done
 done
 if [ -n "$models" ] && [ $quick = 0 ]; then
-  case " $engines " in *" xla "*) memory_bench xla 'MiniLM-L6|bge-base' ;; esac
-  case " $engines " in *" go "*) memory_bench go MiniLM-L6 ;; esac
+  case " $engines " in *" xla "*) memory_bench xla MiniLM-L6/ 'bge-base/batch(16|64)/' ;; esac
+  case " $engines " in *" go "*) memory_bench go MiniLM-L6/ ;; esac
 fi
 
 python3 - "$out" "$cpu" "$quick" "$devices" <<'PY'
