@@ -25,6 +25,8 @@
 #   scripts/bench.sh --resume   keep the results already in $OUT/results (e.g. after an interruption)
 #   scripts/bench.sh --devices N    data-parallel row on N XLA CPU host devices (default 2; 1: no such row)
 #   scripts/bench.sh --memory   the memory table only (with --quick: MiniLM only, about 15 min on 2 cores)
+#   scripts/bench.sh --no-memory    the speed table only (the memory cases add about an hour on 2 cores;
+#                               with --resume, memory results already in $OUT/results still make the table)
 #
 # Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh),
 # BENCH_XLA_BACKEND (default xla:cpu; e.g. xla:/abs/path/pjrt_c_api_cpu_plugin.so for another XLA CPU plugin).
@@ -32,18 +34,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/build/bench}
-quick=0 resume=0 devices=2 memory_only=0
+quick=0 resume=0 devices=2 memory_only=0 memory=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --resume) resume=1 ;;
     --memory) memory_only=1 ;;
+    --no-memory) memory=0 ;;
     --devices)
       devices=${2:-}
       shift
       [[ "$devices" =~ ^[0-9]+$ ]] && ((devices >= 1 && 16 % devices == 0)) || { echo "bench.sh: --devices needs a number of devices dividing the batch of 16 (1, 2, 4, 8, 16)" >&2; exit 2; }
       ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -182,7 +185,7 @@ for spec in $models; do
     done
   done
 done
-if [ -n "$models" ] && [ $quick = 0 ]; then
+if [ -n "$models" ] && [ $quick = 0 ] && [ $memory = 1 ]; then
   case " $engines " in *" xla "*) memory_bench xla MiniLM-L6/ 'bge-base/batch(16|64)/' ;; esac
   case " $engines " in *" go "*) memory_bench go MiniLM-L6/ ;; esac
 fi
