@@ -81,9 +81,9 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
 else
   say "creating the Python environment $venv (pinned JupyterLab, Notebook, nbconvert, nbclient)"
   python3 -m venv "$venv" || die "python3 -m venv $venv failed (Debian/Ubuntu: apt-get install python3-venv)"
-  pipargs=(--quiet --disable-pip-version-check -r "$req")
+  pipargs=(-r "$req")
   [ -f "$constraints" ] && pipargs+=(-c "$constraints")
-  "$venv/bin/python" -m pip install "${pipargs[@]}" || die "pip install -r $req failed (see the messages above)"
+  "$root/scripts/venv_install.sh" "$venv" "${pipargs[@]}" || die "installing $req into $venv failed (see the messages above)"
   echo "$want" >"$stamp"
 fi
 bin=$venv/bin

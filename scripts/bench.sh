@@ -8,6 +8,11 @@
 #              pairs with both columns max_seq_length tokens; the first step apart: it includes compilation
 #              (XLA compiles each graph once per machine and then loads it from its compile cache: "cached");
 #   peak RSS   of each measuring process (one process per engine, model, length and workload).
+#   memory     peak resident memory of a training step (BenchmarkTrainMemory, one process per configuration,
+#              query 32 / passage 128 tokens, fp32, AdamW): MNRL at batches 2, 8, 16, 64, MNRL with
+#              gradient_checkpointing, CachedMNRL (GradCache) with mini-batches of 4 (batch 16) and 8
+#              (batch 64), beside memplan's estimate (what the pre-run memory check uses); MiniLM-shaped on
+#              XLA CPU and pure Go, bge-base-shaped (batches 16 and 64) on XLA CPU: ~12 GB, about an hour.
 #   devices    training s/step on XLA CPU with the same global batch of 16 split over N host devices
 #              (EMBEDTUNE_XLA_CPU_DEVICES=N, num_devices N, MNRL gather_across_devices), beside 1 device. Host
 #              devices share the machine's cores: this measures the SPMD path's overhead, not a speedup.
@@ -19,6 +24,9 @@
 #   scripts/bench.sh --quick    MiniLM at 128 tokens, fewer passages and steps (a few minutes)
 #   scripts/bench.sh --resume   keep the results already in $OUT/results (e.g. after an interruption)
 #   scripts/bench.sh --devices N    data-parallel row on N XLA CPU host devices (default 2; 1: no such row)
+#   scripts/bench.sh --memory   the memory table only (with --quick: MiniLM only, about 15 min on 2 cores)
+#   scripts/bench.sh --no-memory    the speed table only (the memory cases add about an hour on 2 cores;
+#                               with --resume, memory results already in $OUT/results still make the table)
 #
 # Environment: OUT (default build/bench), BENCH_ENGINES (default "go xla torch"), EMBEDTUNE_PYENV (see pyenv.sh),
 # BENCH_XLA_BACKEND (default xla:cpu; e.g. xla:/abs/path/pjrt_c_api_cpu_plugin.so for another XLA CPU plugin).
@@ -26,17 +34,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-$root/build/bench}
-quick=0 resume=0 devices=2
+quick=0 resume=0 devices=2 memory_only=0 memory=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --resume) resume=1 ;;
+    --memory) memory_only=1 ;;
+    --no-memory) memory=0 ;;
     --devices)
       devices=${2:-}
       shift
       [[ "$devices" =~ ^[0-9]+$ ]] && ((devices >= 1 && 16 % devices == 0)) || { echo "bench.sh: --devices needs a number of devices dividing the batch of 16 (1, 2, 4, 8, 16)" >&2; exit 2; }
       ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -45,7 +55,9 @@ say() { echo "bench: $*" >&2; }
 export GOEXPERIMENT=simd HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$out/results"
 out=$(cd "$out" && pwd)
-[ $resume = 1 ] || rm -f "$out"/results/*.json
+if [ $resume = 0 ]; then
+  if [ $memory_only = 1 ]; then rm -f "$out"/results/memory-*.json; else rm -f "$out"/results/*.json; fi
+fi
 
 # name:hidden:layers:heads:intermediate:pooling
 models="minilm:384:6:12:1536:mean bge-base:768:12:12:3072:cls"
@@ -54,20 +66,58 @@ if [ $quick = 1 ]; then
   models="minilm:384:6:12:1536:mean" lens=128 passages=32 steps=1
 fi
 engines=${BENCH_ENGINES:-go xla torch}
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 
-py=$("$root/scripts/pyenv.sh")
-"$root/scripts/pjrt.sh" >/dev/null
-say "building the CLI and the Go side (tests/bench)"
-(cd "$root" && go build -o "$out/embedtune" ./cmd/embedtune && go test -c -o "$out/bench.test" ./tests/bench)
+# memory_bench ENGINE PATTERN... runs BenchmarkTrainMemory's cases matching each PATTERN (-test.bench's after
+# "TrainMemory/", e.g. 'bge-base/batch(16|64)/') on ENGINE (go, xla) into results/memory-ENGINE.json: one object
+# per configuration with its metrics.
+memory_bench() {
+  local engine=$1 res=$out/results/memory-$1.json backend=go pattern avail
+  shift
+  if [ $resume = 1 ] && [ -s "$res" ]; then return; fi
+  [ "$engine" = go ] || backend=${BENCH_XLA_BACKEND:-xla:cpu}
+  avail=$(($(awk '/^MemAvailable/ {print $2}' /proc/meminfo) >> 20))
+  say "memory, $engine: $* ($avail GiB available; bge-base at batch 64 needs ~12 GB)"
+  (cd "$root" && go test -c -o "$out/trainlib.test" ./trainlib)
+  : >"$out/results/memory-$engine.log"
+  for pattern in "$@"; do
+    (cd "$root/trainlib" && GOMLX_BACKEND=$backend "$out/trainlib.test" -test.run '^$' -test.bench "TrainMemory/$pattern" \
+      -test.benchtime 1x -test.timeout 3h >>"$out/results/memory-$engine.log" 2>&1) || say "FAILED memory $engine $pattern (see $out/results/memory-$engine.log)"
+  done
+  python3 - "$out/results/memory-$engine.log" "$res" <<'PY'
+import json, re, sys
+rows = []
+for line in open(sys.argv[1]):
+    m = re.match(r"BenchmarkTrainMemory/(\S+?)(-\d+)?\s+\d+\s+(.*)", line)
+    if m:
+        metrics = {unit: float(v) for v, unit in re.findall(r"([\d.e+-]+) (\S+)", m.group(3))}
+        rows.append({"case": m.group(1), **metrics})
+json.dump(rows, open(sys.argv[2], "w"), indent=1)
+PY
+}
 
-squad=$root/../shared/data/squad-v1.1/dev-v1.1.json
-[ -f "$squad" ] || { say "ERROR: $squad is absent (the texts come from SQuAD v1.1 dev)"; exit 1; }
-# Texts of 6 consecutive contexts: longer than 256 tokens, so every batch is [rows, max_seq_length].
-python3 - "$squad" "$out/texts.json" <<'PY'
+if [ $memory_only = 1 ]; then
+  "$root/scripts/pjrt.sh" >/dev/null || true
+  say "$(nproc) cores ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ $quick = 1 ]; then memory_bench xla MiniLM-L6/; else memory_bench xla MiniLM-L6/ 'bge-base/batch(16|64)/'; fi
+  memory_bench go MiniLM-L6/
+  models=""
+else
+  py=$("$root/scripts/pyenv.sh")
+  "$root/scripts/pjrt.sh" >/dev/null
+fi
+if [ -n "$models" ]; then
+  say "building the CLI and the Go side (tests/bench)"
+  (cd "$root" && go build -o "$out/embedtune" ./cmd/embedtune && go test -c -o "$out/bench.test" ./tests/bench)
+  squad=$root/../shared/data/squad-v1.1/dev-v1.1.json
+  [ -f "$squad" ] || { say "ERROR: $squad is absent (the texts come from SQuAD v1.1 dev)"; exit 1; }
+  # Texts of 6 consecutive contexts: longer than 256 tokens, so every batch is [rows, max_seq_length].
+  python3 - "$squad" "$out/texts.json" <<'PY'
 import json, sys
 ctx = [p["context"] for a in json.load(open(sys.argv[1]))["data"] for p in a["paragraphs"]]
 json.dump([" ".join(ctx[i * 6:(i + 1) * 6]) for i in range(256)], open(sys.argv[2], "w"))
 PY
+fi
 tok=$root/trainlib/tokenizer/testdata/hf/minilm
 for spec in $models; do
   IFS=: read -r name hidden layers heads inter pool <<<"$spec"
@@ -79,8 +129,7 @@ for spec in $models; do
 done
 
 rm -rf "$out/xla-cache"
-cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
-say "$(nproc) cores ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg), engines: $engines"
+[ -z "$models" ] || say "$(nproc) cores ($cpu), load average $(cut -d' ' -f1-3 /proc/loadavg), engines: $engines"
 
 # run KEY ENGINE MODE MODEL L [STEPS] measures one cell in its own process.
 run() {
@@ -136,6 +185,10 @@ for spec in $models; do
     done
   done
 done
+if [ -n "$models" ] && [ $quick = 0 ] && [ $memory = 1 ]; then
+  case " $engines " in *" xla "*) memory_bench xla MiniLM-L6/ 'bge-base/batch(16|64)/' ;; esac
+  case " $engines " in *" go "*) memory_bench go MiniLM-L6/ ;; esac
+fi
 
 python3 - "$out" "$cpu" "$quick" "$devices" <<'PY'
 import json, os, sys, time
@@ -193,6 +246,28 @@ for name, label in (("minilm", "MiniLM-shaped (384×6)"), ("bge-base", "bge-base
         rows.append(f"| | peak RSS encode / training, GB | {f(rss(e, 'go'))} / {f(rss(t, 'go'))} | {f(rss(e, 'xla'))} / {f(rss(t, 'xla'))} | "
                     f"{f(rss(e, 'torch'))} / {f(rss(t, 'torch'))} | {f(ratio(rss(t, 'xla'), rss(t, 'torch')))}× (training) | {f(ratio(rss(t, 'go'), rss(t, 'torch')))}× |")
 lines += rows
+mem = {e: json.load(open(os.path.join(out, "results", f"memory-{e}.json"))) for e in ("xla", "go")
+       if os.path.exists(os.path.join(out, "results", f"memory-{e}.json"))}
+if mem:
+    if not rows:
+        lines = lines[:1]
+    lines += ["", "Peak resident memory of a training step (BenchmarkTrainMemory: random weights, fp32, AdamW, queries 32 and "
+              "passages 128 tokens, one process per configuration, the compiling step excluded), MiB; in brackets memplan's "
+              "estimate of the whole run's peak (compilation included), what the memory check compares with the memory available.", "",
+              "| shape | configuration | " + " | ".join({"xla": "XLA CPU", "go": "pure Go"}[e] for e in mem) + " |",
+              "|---|---|" + "---|" * len(mem)]
+    by = {e: {r["case"]: r for r in rs} for e, rs in mem.items()}
+    cases = []
+    for rs in mem.values():
+        cases += [r["case"] for r in rs if r["case"] not in cases]
+    for case in cases:
+        shape, conf = case.split("/", 1)
+        cells = []
+        for e in mem:
+            r = by[e].get(case)
+            est = None if r is None else r.get("estimate-MiB")
+            cells.append("–" if r is None else f"{r.get('peak-MiB', 0):,.0f}" + (f" ({est:,.0f})" if est else ""))
+        lines.append(f"| {shape} | {conf.replace('/', ', ')} | " + " | ".join(cells) + " |")
 text = "\n".join(lines) + "\n"
 open(os.path.join(out, "results.md"), "w").write(text)
 print(text)

@@ -31,11 +31,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# The packages holding fuzz targets, and their targets (go test -list).
+# The packages holding fuzz targets, and their targets (the func Fuzz... declarations of their tests).
 mapfile -t pkgs < <(grep -l '^func Fuzz' $(git ls-files '*_test.go') | xargs -n1 dirname | sort -u)
 targets=()
 for dir in "${pkgs[@]}"; do
-  for t in $(go test -list '^Fuzz' "./$dir" | grep '^Fuzz' | grep -E -- "$regex" || true); do
+  for t in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$dir"/*_test.go | sort -u | grep -E -- "$regex" || true); do
     targets+=("$dir $t")
   done
 done
@@ -48,6 +48,8 @@ if [ ${#targets[@]} = 0 ]; then
   exit 2
 fi
 
+# go test -fuzz keeps the inputs it found interesting in $GOCACHE/fuzz/<import path>/: the same here.
+gocache=$(go env GOCACHE) module=$(go list -m)
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 summary=()
@@ -58,7 +60,16 @@ for entry in "${targets[@]}"; do
   echo "== fuzz.sh: $t ($dir) for $duration" >&2
   t0=$(date +%s)
   status=0
-  go test -run='^$' -fuzz="^$t\$" -fuzztime="$duration" -parallel="${FUZZ_PARALLEL:-2}" "./$dir" >"$log/$t" 2>&1 || status=$?
+  # One instrumented test binary per package (go test -c -fuzz), built at its first target: every fuzz build
+  # instruments the package's whole dependency tree, and go test -fuzz would re-link it for each target.
+  bin="$log/bin/${dir//\//_}.test"
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$log/bin"
+    go test -c -fuzz=. -o "$bin" "./$dir" >"$log/$t" 2>&1 || status=$?
+  fi
+  # Run in the package's folder (testdata/fuzz/ holds the seed corpora) with go test's flags.
+  [ $status != 0 ] || (cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^$t\$" -test.fuzztime="$duration" \
+    -test.parallel="${FUZZ_PARALLEL:-2}" -test.fuzzcachedir="$gocache/fuzz/$module/$dir" -test.timeout=10m) >>"$log/$t" 2>&1 || status=$?
   secs=$(( $(date +%s) - t0 ))
   # The last progress line: "fuzz: elapsed: 3s, execs: 1234 (411/sec), new interesting: 5 (total: 12)".
   execs=$(grep -o 'execs: [0-9]*' "$log/$t" | tail -1 | grep -o '[0-9]*' || echo 0)

@@ -14,6 +14,6 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want"
 fi
 echo "pyenv: installing pinned reference packages into $venv (first run: several GB, some minutes)" >&2
 python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet -r "$req" >&2
+"$root/scripts/venv_install.sh" "$venv" -r "$req"
 echo "$want" > "$stamp"
 echo "$venv/bin/python"

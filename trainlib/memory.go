@@ -16,13 +16,18 @@ import (
 const SkipMemoryCheckEnv = "EMBEDTUNE_SKIP_MEMORY_CHECK"
 
 // checkMemory estimates the run's peak memory (package memplan) at the longest sequences its data
-// can produce and refuses to start when it exceeds what the process can get, with the numbers and
-// what to change. Nothing is checked with skip_memory_check or EMBEDTUNE_SKIP_MEMORY_CHECK=1 (the
-// estimate is then only logged), or where the available memory cannot be read.
+// can produce — with gradient_checkpointing and a GradCache loss's mini_batch_size
+// (CachedMultipleNegativesRankingLoss) as set — and refuses to start when it exceeds what the
+// process can get, with the numbers and what to change. Nothing is checked with skip_memory_check
+// or EMBEDTUNE_SKIP_MEMORY_CHECK=1 (the estimate is then only logged), or where the available
+// memory cannot be read.
 func (r *run) checkMemory() error {
 	a := r.a
 	skip := a.SkipMemoryCheck || os.Getenv(SkipMemoryCheckEnv) == "1"
 	avail, err := memplan.Available()
+	if r.memRoot != "" {
+		avail, err = memplan.AvailableIn(r.memRoot)
+	}
 	if err != nil {
 		return nil // Not Linux: nothing to compare with.
 	}
@@ -32,8 +37,10 @@ func (r *run) checkMemory() error {
 	}
 	half := a.FP16 || a.BF16
 	shape := memplan.ShapeOf(r.model, half)
+	shape.GradientCheckpointing = a.GradientCheckpointing
 	engine := memplan.EngineOf(r.model.Backend())
-	batch := memplan.Batch{Rows: a.PerDeviceTrainBatchSize, SeqLens: lens}
+	rows, mini := a.PerDeviceTrainBatchSize, losses.MiniBatchSize(r.loss)
+	batch := memplan.Batch{Rows: rows, SeqLens: lens, MiniBatch: mini}
 	est := memplan.Training(shape, batch, engine)
 	budget := avail.Budget()
 	if skip {
@@ -48,8 +55,8 @@ func (r *run) checkMemory() error {
 	}
 	fits := func(s memplan.Shape, b memplan.Batch) bool { return memplan.Training(s, b, engine).Total <= budget }
 	var fixes []string
-	if b := memplan.Largest(a.PerDeviceTrainBatchSize-1, func(n int) bool { return fits(shape, memplan.Batch{Rows: n, SeqLens: lens}) }); b > 0 {
-		effective := a.PerDeviceTrainBatchSize * a.GradientAccumulationSteps
+	if b := memplan.Largest(rows-1, func(n int) bool { return fits(shape, memplan.Batch{Rows: n, SeqLens: lens, MiniBatch: mini}) }); b > 0 {
+		effective := rows * a.GradientAccumulationSteps
 		fixes = append(fixes, fmt.Sprintf("per_device_train_batch_size %d (with gradient_accumulation_steps %d for the same %d rows per step; in-batch-negatives losses such as MNRL then see fewer negatives per micro-batch)",
 			b, (effective+b-1)/b, effective))
 	}
@@ -59,7 +66,7 @@ func (r *run) checkMemory() error {
 		for i, x := range lens {
 			capped[i] = min(x, model.SeqBucket(n, n))
 		}
-		return fits(shape, memplan.Batch{Rows: a.PerDeviceTrainBatchSize, SeqLens: capped})
+		return fits(shape, memplan.Batch{Rows: rows, SeqLens: capped, MiniBatch: mini})
 	}); l >= 16 && l < longest {
 		fixes = append(fixes, fmt.Sprintf("max_seq_length %d (now %d; texts are cut after it)", l, r.model.MaxSeqLength))
 	}
@@ -77,12 +84,32 @@ func (r *run) checkMemory() error {
 			fixes = append(fixes, "bf16 or fp16 mixed precision")
 		}
 	}
-	// Not modelled by the estimate, but each lowers the activations, which dominate at large batches.
 	if !a.GradientCheckpointing {
-		fixes = append(fixes, "gradient_checkpointing (each layer recomputed in the backward pass instead of kept)")
+		s := shape
+		s.GradientCheckpointing = true
+		if fits(s, batch) {
+			fixes = append(fixes, "gradient_checkpointing (each layer recomputed in the backward pass instead of kept)")
+		}
 	}
-	if r.loss.Name() == "MultipleNegativesRankingLoss" && losses.MiniBatchSize(r.loss) == 0 {
-		fixes = append(fixes, "CachedMultipleNegativesRankingLoss with a mini_batch_size (the same loss and gradients, the activations of one mini-batch at a time)")
+	// A GradCache mini-batch below `below`: the largest that fits and divides the batch (the fewest
+	// passes, and mini-batches of one size: one compiled graph).
+	miniBatch := func(below int) int {
+		for n := min(below, rows) - 1; n > 0; n-- {
+			if rows%n == 0 && fits(shape, memplan.Batch{Rows: rows, SeqLens: lens, MiniBatch: n}) {
+				return n
+			}
+		}
+		return 0
+	}
+	switch {
+	case r.loss.Name() == "MultipleNegativesRankingLoss" && mini == 0:
+		if n := miniBatch(rows); n > 0 {
+			fixes = append(fixes, fmt.Sprintf("CachedMultipleNegativesRankingLoss with mini_batch_size %d (the same loss and gradients, the activations of %d rows at a time)", n, n))
+		}
+	case mini > 1:
+		if n := miniBatch(mini); n > 0 {
+			fixes = append(fixes, fmt.Sprintf("mini_batch_size %d (now %d)", n, mini))
+		}
 	}
 	if len(fixes) == 0 {
 		fixes = append(fixes, "a machine or container with more memory")
@@ -91,9 +118,16 @@ func (r *run) checkMemory() error {
 	for i, l := range lens {
 		cols[i] = fmt.Sprintf("%s up to %d tokens", r.train.textCols[i], l)
 	}
-	return fmt.Errorf("not enough memory for this run: the estimated peak is %s, but %s is available; the largest batch holds %d rows of %s, run by %s. "+
+	var features string
+	if a.GradientCheckpointing {
+		features += " with gradient_checkpointing"
+	}
+	if mini > 0 && mini < rows {
+		features += fmt.Sprintf(" in mini-batches of %d (mini_batch_size)", mini)
+	}
+	return fmt.Errorf("not enough memory for this run: the estimated peak is %s, but %s is available; the largest batch holds %d rows of %s, run by %s%s. "+
 		"Use %s. To start anyway, set skip_memory_check (CLI: --skip-memory-check, or %s=1)",
-		est, avail, a.PerDeviceTrainBatchSize, strings.Join(cols, " and "), engine, strings.Join(fixes, ", or "), SkipMemoryCheckEnv)
+		est, avail, rows, strings.Join(cols, " and "), engine, features, strings.Join(fixes, ", or "), SkipMemoryCheckEnv)
 }
 
 // longestBuckets returns, per text column of the train dataset, the padded length of its longest

@@ -28,6 +28,8 @@ type memoryCase struct {
 	Batch, SeqLen, Steps                    int
 	LoRA, FP16                              bool
 	GradientAccumulation                    int
+	MiniBatch                               int   // > 0: CachedMultipleNegativesRankingLoss with this mini_batch_size
+	Checkpointing                           bool  // gradient_checkpointing
 	Estimate, Peak, RuntimeBytes, LoadBytes int64 // results
 	Engine                                  memplan.Engine
 }
@@ -75,6 +77,42 @@ func TestMemoryChild(t *testing.T) {
 	if err := json.Unmarshal([]byte(spec), &c); err != nil {
 		t.Fatal(err)
 	}
+	m, d := memoryModelAndData(t, c)
+	c.LoadBytes = memplan.PeakRSS()
+	args := TrainingArguments{OutputDir: filepath.Join(t.TempDir(), "out"), MaxSteps: max(c.Steps, 1), PerDeviceTrainBatchSize: c.Batch,
+		LoggingSteps: 100, SaveStrategy: SaveStrategyNo, FP16: c.FP16, GradientAccumulationSteps: max(c.GradientAccumulation, 1),
+		SkipMemoryCheck: true, GradientCheckpointing: c.Checkpointing}
+	var loss losses.Loss = losses.MultipleNegativesRankingLoss(m)
+	if c.MiniBatch > 0 {
+		loss = losses.CachedMultipleNegativesRankingLoss(m, losses.WithMiniBatchSize(c.MiniBatch))
+	}
+	tr, err := NewTrainer(m, args, d, nil, loss, WithoutProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	tr.logf = func(format string, a ...any) { fmt.Fprintf(&logs, format+"\n", a...) }
+	if _, err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	c.Peak = memplan.PeakRSS()
+	shape := memplan.ShapeOf(m, c.FP16)
+	shape.GradientCheckpointing = c.Checkpointing
+	c.Engine = memplan.EngineOf(m.Backend())
+	est := memplan.Training(shape, memplan.Batch{Rows: c.Batch, SeqLens: []int{c.SeqLen, c.SeqLen}, MiniBatch: c.MiniBatch}, c.Engine)
+	c.Estimate = est.Total
+	if !strings.Contains(logs.String(), "estimated peak is "+est.String()) {
+		t.Errorf("the run logged another estimate than %s:\n%s", est, logs.String())
+	}
+	out, _ := json.Marshal(c)
+	fmt.Printf("MEMORY %s\n", out)
+}
+
+// memoryModelAndData builds a randomly initialized model of c's shape (the all-MiniLM-L6-v2
+// tokenizer's vocabulary size, max_seq_length c.SeqLen, LoRA when c.LoRA) and (query, passage)
+// pairs long enough to fill c.SeqLen tokens in both columns, for batches of c.Batch.
+func memoryModelAndData(t testing.TB, c memoryCase) (*model.SentenceTransformer, *datasets.Dataset) {
+	t.Helper()
 	tok := filepath.Join(t.TempDir(), "tok")
 	if err := synth.Tokenizer(tok, 600); err != nil {
 		t.Fatal(err)
@@ -89,7 +127,6 @@ func TestMemoryChild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.LoadBytes = memplan.PeakRSS()
 	words := strings.Fields(strings.Join(synth.Texts(synth.Pairs(40, 1, 3)), " "))
 	rows := max(4*c.Batch, 8)
 	qs, cs := make([]string, rows), make([]string, rows)
@@ -105,28 +142,7 @@ func TestMemoryChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := TrainingArguments{OutputDir: filepath.Join(t.TempDir(), "out"), MaxSteps: max(c.Steps, 1), PerDeviceTrainBatchSize: c.Batch,
-		LoggingSteps: 100, SaveStrategy: SaveStrategyNo, FP16: c.FP16, GradientAccumulationSteps: max(c.GradientAccumulation, 1),
-		SkipMemoryCheck: true}
-	tr, err := NewTrainer(m, args, d, nil, losses.MultipleNegativesRankingLoss(m), WithoutProgress())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	tr.logf = func(format string, a ...any) { fmt.Fprintf(&logs, format+"\n", a...) }
-	if _, err := tr.Train(); err != nil {
-		t.Fatal(err)
-	}
-	c.Peak = memplan.PeakRSS()
-	shape := memplan.ShapeOf(m, c.FP16)
-	c.Engine = memplan.EngineOf(m.Backend())
-	est := memplan.Training(shape, memplan.Batch{Rows: c.Batch, SeqLens: []int{c.SeqLen, c.SeqLen}}, c.Engine)
-	c.Estimate = est.Total
-	if !strings.Contains(logs.String(), "estimated peak is "+est.String()) {
-		t.Errorf("the run logged another estimate than %s:\n%s", est, logs.String())
-	}
-	out, _ := json.Marshal(c)
-	fmt.Printf("MEMORY %s\n", out)
+	return m, d
 }
 
 // memoryTolerance is how far the estimate may be from the measured peak.
@@ -134,17 +150,33 @@ const memoryTolerance = 0.25
 
 // TestEstimateMatchesMeasuredPeak trains all-MiniLM-L6-v2- and bge-small-en-v1.5-shaped models
 // (random weights) in child processes and compares the estimate with the measured peak RSS, on the
-// default engine. The bge-base-en-v1.5 shape is measured by scripts/memplan_bench.sh.
+// default engine: small batches, and 16 pairs of 128 tokens with gradient checkpointing and with
+// CachedMultipleNegativesRankingLoss (mini-batches of 4). The bge-base-en-v1.5 shape is measured by
+// scripts/memplan_bench.sh.
 func TestEstimateMatchesMeasuredPeak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains two models in child processes")
 	}
-	for _, c := range []memoryCase{miniLMShape, bgeSmallShap} {
-		c.Batch, c.SeqLen, c.Steps = 4, 64, 1
-		t.Run(c.Name, func(t *testing.T) {
+	small := func(c memoryCase) memoryCase { c.Batch, c.SeqLen = 4, 64; return c }
+	mid := func(c memoryCase, checkpointing bool, mini int) memoryCase {
+		c.Batch, c.SeqLen, c.Checkpointing, c.MiniBatch = 16, 128, checkpointing, mini
+		return c
+	}
+	for _, c := range []memoryCase{small(miniLMShape), small(bgeSmallShap),
+		// Activations dominate at 16 × 128 tokens: the plain estimate would be 33–82% above these peaks.
+		mid(miniLMShape, true, 0), mid(miniLMShape, false, 4)} {
+		c.Steps = 1
+		name := fmt.Sprintf("%s/%dx%d", c.Name, c.Batch, c.SeqLen)
+		if c.Checkpointing {
+			name += "/gradient_checkpointing"
+		}
+		if c.MiniBatch > 0 {
+			name += fmt.Sprintf("/CachedMNRL-mini%d", c.MiniBatch)
+		}
+		t.Run(name, func(t *testing.T) {
 			r := measureMemory(t, c)
 			ratio := float64(r.Estimate) / float64(r.Peak)
-			t.Logf("%s on %s, batch %d × %d tokens: estimate %s, measured peak %s (ratio %.2f)", r.Name, r.Engine, r.Batch, r.SeqLen,
+			t.Logf("%s on %s: estimate %s, measured peak %s (ratio %.2f)", name, r.Engine,
 				memplan.FormatBytes(r.Estimate), memplan.FormatBytes(r.Peak), ratio)
 			if math.Abs(ratio-1) > memoryTolerance {
 				t.Errorf("the estimate is %.0f%% off the measured peak (tolerance ±%.0f%%)", 100*(ratio-1), 100*memoryTolerance)
@@ -177,9 +209,24 @@ func TestMemoryBench(t *testing.T) {
 			c := shape
 			opts := strings.Split(bs, "+")
 			if _, err := fmt.Sscanf(opts[0], "%dx%d", &c.Batch, &c.SeqLen); err != nil {
-				t.Fatalf("bad size %q: want BATCHxLEN[+lora][+fp16]", bs)
+				t.Fatalf("bad size %q: want BATCHxLEN[+lora][+fp16][+ckpt][+miniN]", bs)
 			}
-			c.LoRA, c.FP16 = strings.Contains(bs, "+lora"), strings.Contains(bs, "+fp16")
+			for _, o := range opts[1:] {
+				switch {
+				case o == "lora":
+					c.LoRA = true
+				case o == "fp16":
+					c.FP16 = true
+				case o == "ckpt":
+					c.Checkpointing = true
+				case strings.HasPrefix(o, "mini"):
+					if _, err := fmt.Sscanf(o, "mini%d", &c.MiniBatch); err != nil || c.MiniBatch <= 0 {
+						t.Fatalf("bad option %q in %q: want miniN, N > 0 (CachedMNRL's mini_batch_size)", o, bs)
+					}
+				default:
+					t.Fatalf("bad option %q in %q: want lora, fp16, ckpt or miniN", o, bs)
+				}
+			}
 			cases = append(cases, c)
 		}
 	}
@@ -187,7 +234,8 @@ func TestMemoryBench(t *testing.T) {
 		r := measureMemory(t, c)
 		out, _ := json.Marshal(r)
 		fmt.Printf("RESULT %s\n", out)
-		t.Logf("%s %dx%d lora=%v fp16=%v on %s: estimate %s, measured %s, ratio %.2f", r.Name, r.Batch, r.SeqLen, r.LoRA, r.FP16, r.Engine,
+		t.Logf("%s %dx%d lora=%v fp16=%v gradient_checkpointing=%v mini_batch_size=%d on %s: estimate %s, measured %s, ratio %.2f",
+			r.Name, r.Batch, r.SeqLen, r.LoRA, r.FP16, r.Checkpointing, r.MiniBatch, r.Engine,
 			memplan.FormatBytes(r.Estimate), memplan.FormatBytes(r.Peak), float64(r.Estimate)/float64(r.Peak))
 	}
 }
@@ -195,7 +243,8 @@ func TestMemoryBench(t *testing.T) {
 // TestMemoryCheckRefusesARunThatCannotFit starts a bge-base-en-v1.5-shaped run whose batch (512 pairs of
 // 512 tokens) needs far more memory than any CI machine has: it is refused before the first step with
 // the estimate, the memory available and what to change, and starts (to fail or not later) only with
-// skip_memory_check.
+// skip_memory_check. Which fixes fit depends on the machine's memory: TestCheckMemoryModelsCachedMNRLAndCheckpointing
+// checks them under fixed limits.
 func TestMemoryCheckRefusesARunThatCannotFit(t *testing.T) {
 	if _, err := memplan.Available(); err != nil {
 		t.Skip("the available memory cannot be read here:", err)
@@ -229,8 +278,7 @@ func TestMemoryCheckRefusesARunThatCannotFit(t *testing.T) {
 		t.Fatal("a 512×512-token bge-base batch was not refused")
 	}
 	for _, want := range []string{"not enough memory for this run: the estimated peak is ", "available", "512 rows",
-		"up to 512 tokens", "gradient_checkpointing",
-		"CachedMultipleNegativesRankingLoss", "skip_memory_check", SkipMemoryCheckEnv} {
+		"up to 512 tokens", "skip_memory_check", SkipMemoryCheckEnv} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal lacks %q:\n%v", want, err)
 		}
@@ -239,3 +287,113 @@ func TestMemoryCheckRefusesARunThatCannotFit(t *testing.T) {
 		t.Errorf("a refused run wrote into output_dir: %v", entries)
 	}
 }
+
+// fakeCgroup writes a machine under root whose process is in a control group limited to limit
+// bytes (cgroup v1 or v2, nothing used yet) on a machine with 64 GiB available.
+func fakeCgroup(t *testing.T, root string, v2 bool, limit int64) {
+	t.Helper()
+	files := map[string]string{"proc/meminfo": "MemTotal: 67108864 kB\nMemAvailable: 67108864 kB\n"}
+	if v2 {
+		files["proc/self/cgroup"] = "0::/embedtune\n"
+		files["sys/fs/cgroup/embedtune/memory.max"] = strconv.FormatInt(limit, 10)
+		files["sys/fs/cgroup/embedtune/memory.current"] = "0"
+	} else {
+		files["proc/self/cgroup"] = "5:memory:/embedtune\n4:cpu,cpuacct:/\n"
+		files["sys/fs/cgroup/memory/embedtune/memory.limit_in_bytes"] = strconv.FormatInt(limit, 10)
+		files["sys/fs/cgroup/memory/embedtune/memory.usage_in_bytes"] = "0"
+	}
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCheckMemoryModelsCachedMNRLAndCheckpointing runs the memory check of an all-MiniLM-L6-v2-shaped
+// run, 64 pairs of 128 tokens, in a (fake) control group limited between the peaks measured for
+// MNRL and for CachedMNRL with mini-batches of 8 (scripts/memplan_bench.sh, docs/reliability.md,
+// on both engines): MNRL is refused, with CachedMNRL and gradient_checkpointing among the fixes;
+// CachedMNRL and gradient checkpointing are accepted; under a tighter limit a run that has them
+// on is refused without suggesting them again.
+func TestCheckMemoryModelsCachedMNRLAndCheckpointing(t *testing.T) {
+	c := miniLMShape
+	c.Batch, c.SeqLen = 64, 128
+	m, d := memoryModelAndData(t, c)
+	const (
+		limit = memoryDecisionLimit
+		tight = memoryDecisionTight
+	)
+	mnrl := losses.MultipleNegativesRankingLoss(m)
+	cached := func(n int) losses.Loss {
+		return losses.CachedMultipleNegativesRankingLoss(m, losses.WithMiniBatchSize(n))
+	}
+	for _, tc := range []struct {
+		name          string
+		loss          losses.Loss
+		checkpointing bool
+		limit         int64
+		want          []string // in the refusal; nil: accepted
+		notWant       []string
+	}{
+		{"MNRL", mnrl, false, limit,
+			[]string{"not enough memory", "64 rows", "CachedMultipleNegativesRankingLoss with mini_batch_size ", "gradient_checkpointing (each layer"}, nil},
+		{"CachedMNRL mini_batch_size 8", cached(8), false, limit, nil, nil},
+		{"MNRL with gradient_checkpointing", mnrl, true, limit, nil, nil},
+		{"CachedMNRL mini_batch_size 8, tight limit", cached(8), false, tight,
+			[]string{"in mini-batches of 8 (mini_batch_size)"}, []string{"CachedMultipleNegativesRankingLoss with"}},
+		{"MNRL with gradient_checkpointing, tight limit", mnrl, true, tight,
+			[]string{"with gradient_checkpointing"}, []string{"gradient_checkpointing (each layer"}},
+	} {
+		for _, v2 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/cgroup v%d", tc.name, map[bool]int{false: 1, true: 2}[v2]), func(t *testing.T) {
+				root := t.TempDir()
+				fakeCgroup(t, root, v2, tc.limit)
+				a := TrainingArguments{PerDeviceTrainBatchSize: c.Batch, GradientAccumulationSteps: 1, GradientCheckpointing: tc.checkpointing}
+				var logs bytes.Buffer
+				r := &run{job: &job{model: m, args: &a, loss: tc.loss, logf: func(f string, x ...any) { fmt.Fprintf(&logs, f+"\n", x...) }},
+					a: &a, memRoot: root}
+				var err error
+				if r.train, err = newTextTable("train dataset", d); err != nil {
+					t.Fatal(err)
+				}
+				err = r.checkMemory()
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("refused under a %s limit: %v", memplan.FormatBytes(tc.limit), err)
+					}
+					return
+				}
+				if err == nil {
+					t.Fatalf("accepted under a %s limit (%s)", memplan.FormatBytes(tc.limit), logs.String())
+				}
+				t.Log(err)
+				wantSource := "cgroup v1 limit"
+				if v2 {
+					wantSource = "cgroup v2 limit"
+				}
+				for _, w := range append(tc.want, wantSource) {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("the refusal lacks %q:\n%v", w, err)
+					}
+				}
+				for _, w := range tc.notWant {
+					if strings.Contains(err.Error(), w) {
+						t.Errorf("the refusal suggests %q again:\n%v", w, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The limits of TestCheckMemoryModelsCachedMNRLAndCheckpointing. Peaks measured for 64 pairs of 128
+// tokens, all-MiniLM-L6-v2 shape (2-core machine, 2026-12-06; XLA CPU / pure Go): MNRL 5,156 / 5,128 MiB,
+// gradient checkpointing 2,842 / 2,598 MiB, CachedMNRL mini_batch_size 8 1,320 / 1,328 MiB.
+const (
+	memoryDecisionLimit = 3584 << 20 // between MNRL's peak and the others'
+	memoryDecisionTight = 1200 << 20 // below them all
+)

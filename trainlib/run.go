@@ -68,6 +68,7 @@ type run struct {
 	unlock        func()             // releases output_dir's lock
 	abandoned     <-chan stepOutcome // the result of a step abandoned in flight, still computing; or nil
 	endDevices    func()             // restores the model's encode devices after a multi-device run; or nil
+	memRoot       string             // where checkMemory reads /proc and /sys: "" for /, a fake root in tests
 }
 
 // newRun prepares one Train call: data, sampler, schedule, graphs and optimizer state, the output folder,

@@ -36,6 +36,10 @@ func (m Memory) String() string {
 // cgroup v1's memory.limit_in_bytes. It fails where none of these exist (not Linux).
 func Available() (Memory, error) { return available("/", os.Getpid()) }
 
+// AvailableIn is Available reading /proc and /sys under root instead of / (a fake machine or
+// container, for tests); the process's resident memory is then taken as 0.
+func AvailableIn(root string) (Memory, error) { return available(root, os.Getpid()) }
+
 // available reads the files under root (a test's fake /proc and /sys).
 func available(root string, pid int) (Memory, error) {
 	var m Memory

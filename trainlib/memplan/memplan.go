@@ -23,6 +23,19 @@
 //	    attention scores and probabilities (∝ n·L_c). Inference keeps only the live values of one
 //	    layer at a time.
 //
+//	    With gradient checkpointing (Shape.GradientCheckpointing) the backward pass keeps each
+//	    layer's input, a_K·H values per token per layer, and recomputes one layer at a time (its
+//	    values and their gradients: r layers' worth alive at once):
+//
+//	    B · L_c · (layers·a_K·H + r·(a_H·H + a_I·I + a_A·n·L_c)).
+//
+//	    With a GradCache loss (Batch.MiniBatch = m, CachedMultipleNegativesRankingLoss's
+//	    mini_batch_size) one column's mini-batch of m rows is embedded with gradients at a time
+//	    (B replaced by m, the largest column instead of the sum over columns), the batch's
+//	    embeddings and their gradients are cached (2·B·H values per column), and the trained
+//	    parameters' gradients are accumulated over the mini-batches (a_T more copies of T); its
+//	    graphs are small, and the XLA compilation term is left out.
+//
 // The coefficients differ by engine and are calibrated by measurement (see the calibration
 // below and docs/reliability.md): the pure-Go engine allocates every tensor on the Go heap, where
 // the garbage collector lets the heap grow past the live size (GOGC), so small activations fit in
@@ -100,12 +113,19 @@ type Shape struct {
 	Heads         int
 	// HalfPrecision is fp16/bf16 mixed precision: matrix products read half-precision copies.
 	HalfPrecision bool
+	// GradientCheckpointing (gradient_checkpointing) keeps each layer's input and recomputes the
+	// layer's activations in the backward pass, one layer at a time.
+	GradientCheckpointing bool
 }
 
 // Batch is one graph's input: Rows texts per column, padded to SeqLens[c] tokens in column c.
 type Batch struct {
 	Rows    int
 	SeqLens []int
+	// MiniBatch is the mini-batch size of a GradCache loss (CachedMultipleNegativesRankingLoss's
+	// mini_batch_size): the rows of one column embedded with gradients at a time, the batch's
+	// embeddings and their gradients cached. 0 (or Rows or more): the whole batch at once.
+	MiniBatch int
 }
 
 // tokens is the number of padded token positions of the batch.
@@ -124,6 +144,9 @@ type coefficients struct {
 	trained       float64 // of T in a training step
 	inferCopies   float64 // of W when encoding
 	aH, aI, aA    float64 // activation values per token per layer, per unit of H, I and n·L
+	aKept         float64 // gradient checkpointing: values kept per token per layer, per unit of H
+	recomputed    float64 // gradient checkpointing: layers' values alive at once in the backward pass
+	accumulated   float64 // GradCache: more copies of T (the accumulated gradients, in and out)
 	actScale      float64 // share of the activations resident at the peak
 	slack         float64 // pure Go: activations below slack·W fit in the heap's slack
 	compilePerLay float64 // XLA: bytes of compilation per layer of the training graph
@@ -136,9 +159,9 @@ const mib = 1 << 20
 // 1–64 × 16–512 tokens, full fine-tuning and LoRA (XLA CPU with one host device, the default since several
 // devices became opt-in: compilePerLay refitted then): the measurements are in docs/reliability.md.
 var calibration = map[Engine]coefficients{
-	Go:        {runtime: 45 * mib, copies: 2, trained: 8.9, inferCopies: 2, aH: 12, aI: 2.5, aA: 1.8, actScale: 1, slack: 1.2},
-	XLACPU:    {runtime: 120 * mib, copies: 2.5, trained: 11, inferCopies: 2, aH: 12, aI: 2.5, aA: 1.8, actScale: 0.8, compilePerLay: 35 * mib},
-	XLADevice: {runtime: 120 * mib, copies: 2, trained: 0, inferCopies: 1, aH: 12, aI: 2.5, aA: 1.8, actScale: 0},
+	Go:        {runtime: 45 * mib, copies: 2, trained: 8.9, inferCopies: 2, aH: 12, aI: 2.5, aA: 1.8, aKept: 2, recomputed: 2, accumulated: 1, actScale: 1, slack: 1.2},
+	XLACPU:    {runtime: 120 * mib, copies: 2.5, trained: 11, inferCopies: 2, aH: 12, aI: 2.5, aA: 1.8, aKept: 2, recomputed: 2, accumulated: 1, actScale: 0.8, compilePerLay: 35 * mib},
+	XLADevice: {runtime: 120 * mib, copies: 2, trained: 0, inferCopies: 1, aH: 12, aI: 2.5, aA: 1.8, aKept: 2, recomputed: 2, accumulated: 1, actScale: 0},
 }
 
 // Part is one term of an estimate.
@@ -171,26 +194,50 @@ func (e Estimate) String() string {
 	return s
 }
 
-// activationBytes is the memory of a batch's activations for one graph.
-func activationBytes(s Shape, b Batch, c coefficients, training bool) float64 {
-	var vals float64
-	for _, l := range b.SeqLens {
-		perToken := c.aH*float64(s.Hidden) + c.aI*float64(s.Intermediate) + c.aA*float64(s.Heads)*float64(l)
-		vals += float64(b.Rows) * float64(l) * perToken
-	}
-	if !training {
-		// One layer's live values at a time, for the largest column.
-		maxL := 0
-		for _, l := range b.SeqLens {
-			maxL = max(maxL, l)
+// layerValues is the number of float32 values one layer keeps for the backward pass, for one
+// column of rows texts of l tokens.
+func layerValues(s Shape, c coefficients, rows, l int) float64 {
+	return float64(rows) * float64(l) * (c.aH*float64(s.Hidden) + c.aI*float64(s.Intermediate) + c.aA*float64(s.Heads)*float64(l))
+}
+
+// trainingActivations is the memory of what a training step's backward pass needs from its
+// forward pass: every layer's values for every column of the batch; with gradient checkpointing,
+// every layer's input and one layer's values (recomputed in the backward pass); with a GradCache
+// mini-batch, those of one column's mini-batch at a time, and the batch's cached embeddings and
+// their gradients.
+func trainingActivations(s Shape, b Batch, c coefficients) float64 {
+	column := func(rows, l int) float64 {
+		if !s.GradientCheckpointing {
+			return float64(s.Layers) * layerValues(s, c, rows, l)
 		}
-		return 4 * float64(b.Rows) * float64(maxL) * (4*float64(s.Hidden) + 2*float64(s.Intermediate) + 2*float64(s.Heads)*float64(maxL))
+		return float64(s.Layers)*c.aKept*float64(rows)*float64(l)*float64(s.Hidden) + c.recomputed*layerValues(s, c, rows, l)
 	}
-	bytes := 4 * vals * float64(s.Layers)
+	var vals float64
+	if mb := b.MiniBatch; mb > 0 && mb < b.Rows {
+		for _, l := range b.SeqLens {
+			vals = max(vals, column(mb, l))
+		}
+		vals += 2 * float64(b.Rows) * float64(len(b.SeqLens)) * float64(s.Hidden)
+	} else {
+		for _, l := range b.SeqLens {
+			vals += column(b.Rows, l)
+		}
+	}
+	bytes := 4 * vals
 	if s.HalfPrecision {
 		bytes *= 0.75 // half-precision copies of the matrix products' inputs replace float32 ones
 	}
 	return bytes
+}
+
+// inferenceActivations is the memory of encoding one batch: one layer's live values at a time,
+// for the largest column.
+func inferenceActivations(s Shape, b Batch) float64 {
+	maxL := 0
+	for _, l := range b.SeqLens {
+		maxL = max(maxL, l)
+	}
+	return 4 * float64(b.Rows) * float64(maxL) * (4*float64(s.Hidden) + 2*float64(s.Intermediate) + 2*float64(s.Heads)*float64(maxL))
 }
 
 // Training estimates the peak of a training run whose largest batch is b (the training step's; an
@@ -199,15 +246,21 @@ func Training(s Shape, b Batch, e Engine) Estimate {
 	c := calibration[e]
 	w := 4 * float64(s.Params)
 	t := 4 * float64(s.TrainedParams)
-	act := activationBytes(s, b, c, true)
+	act := trainingActivations(s, b, c)
 	est := Estimate{Engine: e}
 	weights := c.copies * w
 	optim := c.trained * t
+	compile := c.compilePerLay * float64(s.Layers)
+	if b.MiniBatch > 0 && b.MiniBatch < b.Rows {
+		optim += c.accumulated * t // the gradients accumulated over the mini-batches, in and out
+		// GradCache's graphs are small (one mini-batch, no optimizer): measured peaks come from its
+		// steps, after compilation.
+		compile = 0
+	}
 	resident := act * c.actScale
 	if e == Go && resident < c.slack*w {
 		resident = c.slack * w // within the heap slack the weights create
 	}
-	compile := c.compilePerLay * float64(s.Layers)
 	if e == XLADevice {
 		est.Device = int64(2*w + 10*t + act)
 		weights, optim, resident = c.copies*w, 0, 0
@@ -230,7 +283,7 @@ func Training(s Shape, b Batch, e Engine) Estimate {
 func Inference(s Shape, b Batch, e Engine, heldBytes int64) Estimate {
 	c := calibration[e]
 	w := 4 * float64(s.Params)
-	act := activationBytes(s, b, c, false)
+	act := inferenceActivations(s, b)
 	est := Estimate{Engine: e}
 	if e == XLADevice {
 		est.Device = int64(w + act)
