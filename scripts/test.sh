@@ -97,14 +97,14 @@ if [ "$engine" != "XLA CPU" ]; then
   echo "test.sh: the default engine is \"$engine\", expected XLA CPU (see: go run ./cmd/embedtune env)" >&2
   exit 1
 fi
-go test -timeout 30m -p 2 ./...
+go test -timeout 45m -p 2 ./...
 
 step "fuzz smoke: every fuzz target briefly (scripts/fuzz.sh --smoke; its seed corpora ran above)"
 FUZZ_SMOKE_TIME=${FUZZ_SMOKE_TIME:-1s} "$root/scripts/fuzz.sh" --smoke
 
 step "go test on the pure-Go backend, engine-dependent packages"
 # shellcheck disable=SC2086
-GOMLX_BACKEND=go go test -timeout 30m -p 2 -skip "$PUREGO_SKIP" $PUREGO_PACKAGES
+GOMLX_BACKEND=go go test -timeout 45m -p 2 -skip "$PUREGO_SKIP" $PUREGO_PACKAGES
 
 if [ "$what" = go ]; then
   step "done"

@@ -80,11 +80,6 @@ func resolveDevices(b compute.Backend, a *TrainingArguments) (int, error) {
 	return n, nil
 }
 
-// Devices returns the number of devices the trainer trains on: num_devices, or all of the model's
-// backend's devices when it is 0 (the global batch is per_device_train_batch_size × Devices ×
-// gradient_accumulation_steps). The error is Train's for a num_devices the backend cannot give.
-func (t *Trainer) Devices() (int, error) { return resolveDevices(t.Model.Backend(), &t.Args) }
-
 // newDevices builds the mesh for n > 1 devices.
 func newDevices(n int) (*devices, error) {
 	mesh, err := distributed.NewDeviceMesh([]int{n}, []string{meshAxis})

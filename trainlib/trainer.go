@@ -191,3 +191,8 @@ func (t *Trainer) callbacks() []Callback {
 	}
 	return append(cbs, t.Callbacks...)
 }
+
+// Devices returns the number of devices the trainer trains on: num_devices, or all of the model's
+// backend's devices when it is 0 (the global batch is per_device_train_batch_size × Devices ×
+// gradient_accumulation_steps). The error is Train's for a num_devices the backend cannot give.
+func (t *Trainer) Devices() (int, error) { return resolveDevices(t.Model.Backend(), &t.Args) }
