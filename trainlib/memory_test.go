@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/embedtune/embedtune/internal/synth"
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/trainlib/datasets"
 	"github.com/embedtune/embedtune/trainlib/losses"
@@ -296,9 +297,9 @@ func TestMemoryCheckRefusesARunThatCannotFit(t *testing.T) {
 	}
 }
 
-// fakeCgroup writes a machine under root whose process is in a control group limited to limit
+// fakeCgroup writes, into a new folder it returns, a machine whose process is in a control group limited to limit
 // bytes (cgroup v1 or v2, nothing used yet) on a machine with 64 GiB available.
-func fakeCgroup(t *testing.T, root string, v2 bool, limit int64) {
+func fakeCgroup(t *testing.T, v2 bool, limit int64) string {
 	t.Helper()
 	files := map[string]string{"proc/meminfo": "MemTotal: 67108864 kB\nMemAvailable: 67108864 kB\n"}
 	if v2 {
@@ -310,15 +311,7 @@ func fakeCgroup(t *testing.T, root string, v2 bool, limit int64) {
 		files["sys/fs/cgroup/memory/embedtune/memory.limit_in_bytes"] = strconv.FormatInt(limit, 10)
 		files["sys/fs/cgroup/memory/embedtune/memory.usage_in_bytes"] = "0"
 	}
-	for name, content := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return testutil.WriteFiles(t, files)
 }
 
 // TestCheckMemoryModelsCachedMNRLAndCheckpointing runs the memory check of an all-MiniLM-L6-v2-shaped
@@ -358,8 +351,7 @@ func TestCheckMemoryModelsCachedMNRLAndCheckpointing(t *testing.T) {
 	} {
 		for _, v2 := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/cgroup v%d", tc.name, map[bool]int{false: 1, true: 2}[v2]), func(t *testing.T) {
-				root := t.TempDir()
-				fakeCgroup(t, root, v2, tc.limit)
+				root := fakeCgroup(t, v2, tc.limit)
 				a := TrainingArguments{PerDeviceTrainBatchSize: c.Batch, GradientAccumulationSteps: 1, GradientCheckpointing: tc.checkpointing}
 				var logs bytes.Buffer
 				r := &run{job: &job{model: m, args: &a, loss: tc.loss, logf: func(f string, x ...any) { fmt.Fprintf(&logs, f+"\n", x...) }},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/evaluation"
 	"github.com/embedtune/embedtune/trainlib/model"
 )
@@ -52,22 +53,6 @@ func decodeOne(t *testing.T, stdout string) evalOutput {
 	return o
 }
 
-// writeFiles writes name → content files into a new temporary folder and returns its path.
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // stFiles are the data of sentence-transformers' evaluator test (test_metrices) as embedding files:
 // one-hot keyword embeddings (pokemon, car, vehicle, fruit, vegetable) and its relevance judgements.
 var stFiles = map[string]string{
@@ -90,7 +75,7 @@ var stFiles = map[string]string{
 // CLI, with the k flags named like the Python arguments, and checks the CSV it writes against the
 // one sentence-transformers 6.2 writes for that test (from tests/reference/eval_parity.py's fixture).
 func TestEvaluateEmbeddingFiles(t *testing.T) {
-	dir := writeFiles(t, stFiles)
+	dir := testutil.WriteFiles(t, stFiles)
 	out := filepath.Join(t.TempDir(), "eval")
 	code, stdout, stderr := runEval("--query-embeddings", filepath.Join(dir, "q.jsonl"), "--corpus-embeddings", filepath.Join(dir, "c.jsonl"),
 		"--qrels", filepath.Join(dir, "qrels.tsv"), "--name", "test", "--accuracy-at-k", "1,3", "--precision-recall-at-k", "1,3",
@@ -128,9 +113,9 @@ func TestEvaluateEmbeddingFiles(t *testing.T) {
 // TestEvaluateBadInput checks that each invalid input or flag combination exits with status 1 and a
 // message naming the problem, and that --unknown-ids skip reports what it dropped.
 func TestEvaluateBadInput(t *testing.T) {
-	base := writeFiles(t, stFiles)
+	base := testutil.WriteFiles(t, stFiles)
 	q, c, qr := filepath.Join(base, "q.jsonl"), filepath.Join(base, "c.jsonl"), filepath.Join(base, "qrels.tsv")
-	bad := writeFiles(t, map[string]string{
+	bad := testutil.WriteFiles(t, map[string]string{
 		"dup.jsonl":       "{\"id\": \"0\", \"embedding\": [1, 0, 0, 0, 0]}\n{\"id\": \"1\", \"embedding\": [0, 1, 0, 0, 0]}\n{\"id\": \"0\", \"embedding\": [0, 0, 1, 0, 0]}\n",
 		"dim.jsonl":       "{\"id\": \"0\", \"embedding\": [1, 0, 0, 0, 0]}\n{\"id\": \"1\", \"embedding\": [0, 1]}\n",
 		"dim3.jsonl":      "{\"id\": \"0\", \"embedding\": [1, 0, 0]}\n{\"id\": \"1\", \"embedding\": [0, 1, 0]}\n",
@@ -246,7 +231,7 @@ func TestEvaluateModel(t *testing.T) {
 		qrels += fmt.Sprintf("q%d\td%d\t1\n", i, answers[i])
 		fmt.Fprintf(&pairs, "{\"question\": %q, \"context\": %q}\n", q, docs[answers[i]])
 	}
-	dir := writeFiles(t, map[string]string{"beir/corpus.jsonl": corpus.String(), "beir/queries.jsonl": queries.String(),
+	dir := testutil.WriteFiles(t, map[string]string{"beir/corpus.jsonl": corpus.String(), "beir/queries.jsonl": queries.String(),
 		"beir/qrels/test.tsv": qrels, "pairs.jsonl": pairs.String()})
 
 	loaded, err := model.Load(modelDir, model.WithLogger(nil))

@@ -228,3 +228,20 @@ func HostDevices(t *testing.T, n int) compute.Backend {
 	}
 	return b
 }
+
+// WriteFiles writes name → content files (names are slash-separated paths, folders made as needed)
+// into a new temporary folder and returns its path.
+func WriteFiles(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

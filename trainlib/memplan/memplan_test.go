@@ -2,10 +2,10 @@ package memplan
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 // miniLM is the all-MiniLM-L6-v2 shape, fully trained.
@@ -110,7 +110,6 @@ func TestAvailableMemoryReadsCgroupLimits(t *testing.T) {
 		{"no meminfo", nil, 0, "", "free memory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
 			files := map[string]string{}
 			if tc.files != nil {
 				files["proc/meminfo"] = meminfo
@@ -118,15 +117,7 @@ func TestAvailableMemoryReadsCgroupLimits(t *testing.T) {
 			for k, v := range tc.files {
 				files[k] = v
 			}
-			for name, content := range files {
-				p := filepath.Join(root, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			root := testutil.WriteFiles(t, files)
 			m, err := AvailableIn(root)
 			if tc.wantErrHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErrHas) {
