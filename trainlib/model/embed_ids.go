@@ -106,15 +106,7 @@ func (m *SentenceTransformer) embedBatchOne(batch [][]int, maxRows, promptLen in
 	}
 	ids, mask := m.Pad(batch, maxRows)
 	params := m.GraphParams()
-	args := make([]any, 0, len(params)+4)
-	for _, v := range params {
-		args = append(args, v)
-	}
-	args = append(args, ids, mask, tensors.FromScalar(int32(promptLen)))
-	if m.Adapter != nil {
-		args = append(args, float32(m.Adapter.Scaling()))
-	}
-	outs, err := exec.Exec(args...)
+	outs, err := exec.Exec(m.appendEncodeArgs(make([]any, 0, len(params)+4), params, ids, mask, promptLen)...)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
@@ -129,6 +121,19 @@ func (m *SentenceTransformer) embedBatchOne(batch [][]int, maxRows, promptLen in
 		res[i] = flat[i*d : (i+1)*d : (i+1)*d]
 	}
 	return res, nil
+}
+
+// appendEncodeArgs appends one device's inputs of the encode graph (encodeExecLocked) to args: the
+// weights, the padded ids and mask, the prompt length and, with an adapter, the LoRA scaling.
+func (m *SentenceTransformer) appendEncodeArgs(args []any, params []*tensors.Tensor, ids, mask *tensors.Tensor, promptLen int) []any {
+	for _, v := range params {
+		args = append(args, v)
+	}
+	args = append(args, ids, mask, tensors.FromScalar(int32(promptLen)))
+	if m.Adapter != nil {
+		args = append(args, float32(m.Adapter.Scaling()))
+	}
+	return args
 }
 
 // encodeExecLocked lazily builds the inference executor for n devices (n > 1: compiled for mesh,

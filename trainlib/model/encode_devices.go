@@ -187,13 +187,7 @@ func (m *SentenceTransformer) embedBatchDevices(batch [][]int, maxRows, promptLe
 	}
 	var args []any
 	for dev := range n {
-		for _, p := range params[dev] {
-			args = append(args, p)
-		}
-		args = append(args, idShards[dev], maskShards[dev], tensors.FromScalar(int32(promptLen)))
-		if m.Adapter != nil {
-			args = append(args, float32(m.Adapter.Scaling()))
-		}
+		args = m.appendEncodeArgs(args, params[dev], idShards[dev], maskShards[dev], promptLen)
 	}
 	outs, err := exec.Exec(args...)
 	if err != nil {
