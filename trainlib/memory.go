@@ -1,6 +1,7 @@
 package trainlib
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -24,10 +25,7 @@ const SkipMemoryCheckEnv = "EMBEDTUNE_SKIP_MEMORY_CHECK"
 func (r *run) checkMemory() error {
 	a := r.a
 	skip := a.SkipMemoryCheck || os.Getenv(SkipMemoryCheckEnv) == "1"
-	avail, err := memplan.Available()
-	if r.memRoot != "" {
-		avail, err = memplan.AvailableIn(r.memRoot)
-	}
+	avail, err := memplan.AvailableIn(cmp.Or(r.memRoot, "/"))
 	if err != nil {
 		return nil // Not Linux: nothing to compare with.
 	}
