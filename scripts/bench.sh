@@ -71,6 +71,7 @@ cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 # memory_bench ENGINE PATTERN... runs BenchmarkTrainMemory's cases matching each PATTERN (-test.bench's after
 # "TrainMemory/", e.g. 'bge-base/batch(16|64)/') on ENGINE (go, xla) into results/memory-ENGINE.json: one object
 # per configuration with its metrics.
+trainlib_built=0
 memory_bench() {
   local engine=$1 res=$out/results/memory-$1.json backend=go pattern avail
   shift
@@ -78,7 +79,10 @@ memory_bench() {
   [ "$engine" = go ] || backend=${BENCH_XLA_BACKEND:-xla:cpu}
   avail=$(($(awk '/^MemAvailable/ {print $2}' /proc/meminfo) >> 20))
   say "memory, $engine: $* ($avail GiB available; bge-base at batch 64 needs ~12 GB)"
-  (cd "$root" && go test -c -o "$out/trainlib.test" ./trainlib)
+  if [ $trainlib_built = 0 ]; then # one test binary for both engines (the engine is chosen at run time)
+    (cd "$root" && go test -c -o "$out/trainlib.test" ./trainlib)
+    trainlib_built=1
+  fi
   : >"$out/results/memory-$engine.log"
   for pattern in "$@"; do
     (cd "$root/trainlib" && GOMLX_BACKEND=$backend "$out/trainlib.test" -test.run '^$' -test.bench "TrainMemory/$pattern" \
