@@ -7,11 +7,15 @@
 #   scripts/fuzz.sh                 every target for 60 s each
 #   scripts/fuzz.sh -t 10m          every target for 10 minutes
 #   scripts/fuzz.sh -t 5s -r Parquet only the targets matching a regular expression
-#   scripts/fuzz.sh --smoke         CI: every target briefly (-t 2s by default), bounded total time
+#   scripts/fuzz.sh -t 20000x       every target for 20000 inputs (a count, not a duration: see below)
+#   scripts/fuzz.sh --smoke         CI: every target briefly (-t 50x by default), bounded total time
 #   scripts/fuzz.sh --list          the targets and their packages
 #
 # Exit status 1 when a target found a failing input. Output ends with a table:
 #   package  target  seconds  execs  new-corpus  findings
+# Go 1.26's fuzzing coordinator can end a duration-bounded run (-fuzztime 60s) with a bare "context deadline
+# exceeded" and no failing input when workers are slow to stop (go.dev/issue/75804, fixed in Go 1.27): that is
+# reported as such, not as a finding. A count (-t 50x) has no deadline, so the smoke run uses one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,7 +28,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     -t|--time) duration=$2; shift 2 ;;
     -r|--run) regex=$2; shift 2 ;;
-    --smoke) smoke=1; duration=${FUZZ_SMOKE_TIME:-2s}; shift ;;
+    --smoke) smoke=1; duration=${FUZZ_SMOKE_TIME:-50x}; shift ;;
     --list) list=1; shift ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -75,6 +79,10 @@ for entry in "${targets[@]}"; do
   execs=$(grep -o 'execs: [0-9]*' "$log/$t" | tail -1 | grep -o '[0-9]*' || echo 0)
   newc=$(grep -o 'new interesting: [0-9]*' "$log/$t" | tail -1 | grep -o '[0-9]*' || echo 0)
   findings=0
+  if [ $status != 0 ] && grep -q 'context deadline exceeded' "$log/$t" && ! grep -q 'Failing input written' "$log/$t"; then
+    echo "fuzz.sh: $t stopped with Go's fuzztime deadline race (go.dev/issue/75804), not a finding" >&2
+    status=0
+  fi
   if [ $status != 0 ]; then
     findings=1
     found=1

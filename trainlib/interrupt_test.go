@@ -45,12 +45,15 @@ func slowRun(t *testing.T, outDir string, ctx context.Context, cb Callback, opts
 	return tr, err
 }
 
-// stepTimer cancels the context half way through step cancelAt, timed from the previous steps.
+// stepTimer cancels the context half way through step cancelAt, timed from the previous step. Step
+// cancelAt-1 must save a checkpoint: the timer starts when it is written (OnSave), right before step
+// cancelAt begins — timed from OnStepEnd, a slow save on a fast machine would swallow the half step.
 type stepTimer struct {
 	BaseCallback
 	cancelAt int
 	cancel   func()
 	last     time.Time
+	half     time.Duration
 	mu       sync.Mutex
 }
 
@@ -59,10 +62,17 @@ func (c *stepTimer) OnStepEnd(s *TrainerState, _ *TrainingArguments) {
 	defer c.mu.Unlock()
 	now := time.Now()
 	if s.GlobalStep == c.cancelAt-1 {
-		half := now.Sub(c.last) / 2
-		time.AfterFunc(half, c.cancel)
+		c.half = now.Sub(c.last) / 2
 	}
 	c.last = now
+}
+
+func (c *stepTimer) OnSave(s *TrainerState, _ *TrainingArguments, _ string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.GlobalStep == c.cancelAt-1 {
+		time.AfterFunc(c.half, c.cancel)
+	}
 }
 
 // TestInterruptInFlightAbandonsTheStep: cancelled during a step, Train writes the checkpoint of the
