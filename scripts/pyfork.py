@@ -109,7 +109,12 @@ def run(real_python, sock_path, argv):
             print("pyfork: the server went away before the run ended", file=sys.stderr)
             os._exit(1)
         if line[0] == "exit":
-            os._exit(int(line[1]))
+            code = int(line[1])
+            if code < 0:  # the run was killed by signal -code: so is this process, as the caller expects
+                signal.signal(-code, signal.SIG_DFL)
+                os.kill(os.getpid(), -code)
+                code = 128 - code
+            os._exit(code)
 
 
 # --- the server ---------------------------------------------------------------------------------------
@@ -223,9 +228,7 @@ def supervise(conn, fds):
                     kill_group(pid, int(parts[1]))
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            code = os.waitstatus_to_exitcode(status)
-            if code < 0:
-                code = 128 - code
+            code = os.waitstatus_to_exitcode(status)  # -N: killed by signal N
             try:
                 conn.sendall(f"exit {code}\n".encode())
             except OSError:

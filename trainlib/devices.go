@@ -43,9 +43,6 @@ import (
 // model, which the run sets to encode data-parallel (model.SetEncodeDevices) and lends the replicas
 // (model.LendReplicas), so encoding copies no weights.
 
-// meshAxis names the data axis of the device mesh.
-const meshAxis = "data"
-
 // devices is the multi-device layout of a stepper.
 type devices struct {
 	n    int
@@ -82,9 +79,9 @@ func resolveDevices(b compute.Backend, a *TrainingArguments) (int, error) {
 
 // newDevices builds the mesh for n > 1 devices.
 func newDevices(n int) (*devices, error) {
-	mesh, err := distributed.NewDeviceMesh([]int{n}, []string{meshAxis})
+	mesh, err := model.DataMesh(n)
 	if err != nil {
-		return nil, fmt.Errorf("device mesh of %d devices: %w", n, err)
+		return nil, err
 	}
 	return &devices{n: n, mesh: mesh}, nil
 }

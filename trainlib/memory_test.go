@@ -14,7 +14,6 @@ import (
 
 	"github.com/embedtune/embedtune/internal/synth"
 	"github.com/embedtune/embedtune/internal/testutil"
-	"github.com/embedtune/embedtune/trainlib/backend"
 	"github.com/embedtune/embedtune/trainlib/datasets"
 	"github.com/embedtune/embedtune/trainlib/losses"
 	"github.com/embedtune/embedtune/trainlib/memplan"
@@ -179,9 +178,7 @@ func TestEstimateMatchesMeasuredPeak(t *testing.T) {
 			if c.Checkpointing || c.MiniBatch > 0 {
 				// The features' terms are fitted on both engines (scripts/memplan_bench.sh, docs/performance.md);
 				// CI checks them on the default engine only: each case trains a MiniLM for a minute.
-				if ch, err := backend.Choose(); err != nil || ch.Engine != backend.EngineCPU {
-					t.Skipf("checked on the XLA CPU engine only (engine here: %q)", ch.Engine)
-				}
+				testutil.XLACPU(t, "checked on the XLA CPU engine only")
 			}
 			r := measureMemory(t, c)
 			ratio := float64(r.Estimate) / float64(r.Peak)

@@ -209,9 +209,7 @@ func (s *SyncBuffer) String() string {
 // runs the suite on XLA CPU. The variable is set for the test only.
 func HostDevices(t *testing.T, n int) compute.Backend {
 	t.Helper()
-	if c, err := backend.Choose(); err != nil || c.Engine != backend.EngineCPU {
-		t.Skipf("needs the XLA CPU engine's host devices (engine: %q, %v); install it with scripts/pjrt.sh", c.Engine, err)
-	}
+	XLACPU(t, "needs the XLA CPU engine's host devices")
 	// The process-wide backend (backend.Default, what code without a model's backend uses, e.g. the
 	// IR evaluator's search) is created first, from the ambient environment: created while the
 	// variable below is set, it would keep n devices for every later test of the binary.
@@ -227,6 +225,14 @@ func HostDevices(t *testing.T, n int) compute.Backend {
 		t.Fatalf("%s=%d gave %s", backend.CPUDevicesEnv, n, backend.Describe(b))
 	}
 	return b
+}
+
+// XLACPU skips the test, saying why, unless the engine chosen here is XLA CPU.
+func XLACPU(t *testing.T, why string) {
+	t.Helper()
+	if c, err := backend.Choose(); err != nil || c.Engine != backend.EngineCPU {
+		t.Skipf("%s (engine here: %q, %v); install XLA CPU with scripts/pjrt.sh", why, c.Engine, err)
+	}
 }
 
 // WriteFiles writes name → content files (names are slash-separated paths, folders made as needed)

@@ -60,9 +60,9 @@ func (m *SentenceTransformer) SetEncodeDevices(n int) error {
 	if n <= 1 {
 		return nil
 	}
-	mesh, err := distributed.NewDeviceMesh([]int{n}, []string{"data"})
+	mesh, err := DataMesh(n)
 	if err != nil {
-		return fmt.Errorf("encode devices: mesh of %d devices: %w", n, err)
+		return fmt.Errorf("encode devices: %w", err)
 	}
 	m.dp = &deviceEncoder{n: n, mesh: mesh}
 	return nil
@@ -206,6 +206,18 @@ func (m *SentenceTransformer) embedBatchDevices(batch [][]int, maxRows, promptLe
 		}
 	}
 	return res[:len(batch)], nil
+}
+
+// DataAxis names the one axis of the data-parallel device mesh (training and encoding).
+const DataAxis = "data"
+
+// DataMesh returns the 1-D data-parallel mesh over the backend's first n devices.
+func DataMesh(n int) (*distributed.DeviceMesh, error) {
+	mesh, err := distributed.NewDeviceMesh([]int{n}, []string{DataAxis})
+	if err != nil {
+		return nil, fmt.Errorf("device mesh of %d devices: %w", n, err)
+	}
+	return mesh, nil
 }
 
 // SplitRows splits a host tensor along its first axis into n equal parts (device d gets rows
