@@ -5,8 +5,7 @@
 #
 #   1. gofmt and go vet, for the default build and -tags noxla (no cgo), and the backend tests of the noxla build;
 #   2. the Go tests of every package on XLA CPU, the default engine (checked: `embedtune env` must choose it),
-#      compiled at XLA's backend optimization level 0 (tiny models: compiling dominates; real models run with XLA's
-#      defaults in steps 5 and 6), with Python parity checks required (EMBEDTUNE_REQUIRE_PYTHON=1: a missing reference environment fails
+#      with Python parity checks required (EMBEDTUNE_REQUIRE_PYTHON=1: a missing reference environment fails
 #      instead of skipping) and the XLA plugin required (EMBEDTUNE_REQUIRE_XLA=1);
 #      then every fuzz target for 50 generated inputs (scripts/fuzz.sh --smoke; plain go test already ran
 #      the committed seed corpora and every crasher found so far);
@@ -108,11 +107,7 @@ if [ "$engine" != "XLA CPU" ]; then
   echo "test.sh: the default engine is \"$engine\", expected XLA CPU (see: go run ./cmd/embedtune env)" >&2
   exit 1
 fi
-# The Go suite's models are tiny, so XLA spends most of its time compiling them: LLVM without optimizations
-# (--xla_backend_optimization_level=0) halves that. Real models (the parity suite, the notebooks, the
-# benchmarks) run with XLA's defaults, as users do; the compile cache keys on XLA_FLAGS, so nothing compiled
-# here is reused there.
-XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_backend_optimization_level=0" go test -timeout 45m -p 2 ./...
+go test -timeout 45m -p 2 ./...
 
 step "fuzz smoke: every fuzz target briefly (scripts/fuzz.sh --smoke; its seed corpora ran above)"
 "$root/scripts/fuzz.sh" --smoke

@@ -17,6 +17,7 @@ import (
 // full fine-tuning in float32 (the fastops path) and in bfloat16 (the plain path), and a LoRA
 // adapter with its own dropout.
 func TestGradientCheckpointingSameGradients(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	for _, c := range []struct {
 		name string
 		lora bool

@@ -59,6 +59,7 @@ type esResult struct {
 // EarlyStoppingCallback) on the same metric sequences and compares where training stops, the best
 // metric and step, the best checkpoint and the checkpoints left on disk.
 func TestEarlyStoppingMatchesTransformers(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	ptr := func(b bool) *bool { return &b }
 	one := 1
 	rising := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2}

@@ -19,6 +19,7 @@ import (
 // gradient with respect to every weight with PyTorch + sentence-transformers on the same folder
 // (dropout off).
 func TestModelGradientsMatchPyTorch(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	for _, pooling := range []string{"cls", "mean", "mean+lora"} {
 		t.Run(pooling, func(t *testing.T) {
 			m := tiny(t, strings.TrimSuffix(pooling, "+lora"))

@@ -161,6 +161,7 @@ func compareGradients(t *testing.T, m *model.SentenceTransformer, got, want []*t
 // batch and that leave a smaller last one, with hard negatives, several directions and hardness
 // weighting, a LoRA adapter, and gradient checkpointing on top.
 func TestCachedMNRLMatchesMNRL(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	for _, c := range []struct {
 		name       string
 		rows, mb   int
@@ -243,6 +244,7 @@ func nonZeroLoRAB(m *model.SentenceTransformer) {
 // graph that embeds the mini-batches in the same order from the same RNG state and
 // differentiates the loss directly — and differ from those of another RNG state.
 func TestCachedMNRLReplaysDropout(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	m := tiny(t, "mean")
 	if m.Config.HiddenDropoutProb == 0 {
 		t.Fatal("the tiny model has no dropout")
@@ -351,6 +353,7 @@ func TestGradCacheSplitTrimsPadding(t *testing.T) {
 // checkpoint ends with exactly the weights of an uninterrupted one (the RNG state that the
 // mini-batches replay is part of the checkpoint).
 func TestCachedMNRLTrainsLikeMNRL(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	train := pairsDataset(t, synth.Pairs(40, 2, 3))
 	run := func(cached, dropout bool, out string, maxSteps int, resume string) (*Trainer, []map[string]float64) {
 		m := tiny(t, "mean")

@@ -35,6 +35,7 @@ func stRequest(spec map[string]any) (string, map[string]any) {
 // MatryoshkaLoss around MNRL, a dot-product MNRL, CoSENT and CachedMNRL. The losses are built from
 // run-config specs, so the config keys are checked too.
 func TestLossGradientsMatchSentenceTransformers(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	mnrl := map[string]any{"name": "MultipleNegativesRankingLoss"}
 	cases := []struct {
 		name      string

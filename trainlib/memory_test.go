@@ -155,6 +155,7 @@ const memoryTolerance = 0.25
 // CachedMultipleNegativesRankingLoss (mini-batches of 4). The bge-base-en-v1.5 shape is measured by
 // scripts/memplan_bench.sh.
 func TestEstimateMatchesMeasuredPeak(t *testing.T) {
+	// Not parallel: the child's peak is read where concurrent tests' memory would count too.
 	if testing.Short() {
 		t.Skip("trains two models in child processes")
 	}

@@ -18,6 +18,7 @@ import (
 // default engine (XLA CPU in CI, the pure-Go backend in its second run): reduced precision must track
 // fp32 closely, and differ from it — a silent fallback to fp32 would give identical losses.
 func TestMixedPrecisionTraining(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	run := func(fp16, bf16 bool) []float64 {
 		t.Helper()
 		m := tiny(t, "mean")

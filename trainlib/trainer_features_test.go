@@ -85,6 +85,7 @@ func TestDivergenceStopsWithStep(t *testing.T) {
 // TestGradientAccumulation: two identical micro-batches accumulate to the gradient of one (dropout
 // off), so one accumulated step equals one plain step on that batch.
 func TestGradientAccumulation(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	pairs := synth.Pairs(8, 1, 4)
 	d := pairsDataset(t, pairs)
 	step := func(ga int) []float32 {
@@ -218,6 +219,7 @@ func graphRNG(seed int64) (*tensors.Tensor, error) { return graph.RNGStateFromSe
 // TestTrainLoRAAdapter trains only a LoRA adapter: the base weights stay bit-identical, the
 // adapter learns, output_dir holds sentence-transformers' adapter folder, and resuming works.
 func TestTrainLoRAAdapter(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	base := filepath.Join(t.TempDir(), "base")
 	if err := tiny(t, "mean").Save(base); err != nil {
 		t.Fatal(err)

@@ -52,6 +52,7 @@ func tiny(t testing.TB, pooling string) *model.SentenceTransformer {
 }
 
 func TestTrainImprovesRetrieval(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	m := tiny(t, "mean")
 	train := pairsDataset(t, synth.Pairs(150, 2, 10))
 	heldOut := pairsDataset(t, synth.Pairs(60, 2, 99))
@@ -117,6 +118,7 @@ func squadSplit(t testing.TB, trainArticles, evalArticles, maxEvalRows int) (tra
 // TestTrainOnSQuAD trains a random tiny BERT (bert-base-uncased tokenizer) on real Wikipedia
 // question/context pairs and expects clearly better retrieval on held-out articles.
 func TestTrainOnSQuAD(t *testing.T) {
+	t.Parallel() // no t.Setenv, no timing, no process-wide counters: it may run beside the other parallel tests
 	if testing.Short() {
 		t.Skip("trains for a minute")
 	}

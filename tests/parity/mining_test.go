@@ -35,9 +35,9 @@ type miningCaseRe struct {
 func TestMineHardNegativesRealModels(t *testing.T) {
 	modelsDir(t)
 	s := loadSQuAD(t)
-	nq := 80
+	nq, corpusArticles := 80, 2 // the extra corpus: every context of that many more articles
 	if currentSize().Name == "full" {
-		nq = 400
+		nq, corpusArticles = 400, 5
 	}
 	var q, c []string
 	for _, a := range s.articles[:3] {
@@ -57,7 +57,7 @@ func TestMineHardNegativesRealModels(t *testing.T) {
 		qs, cs = append(qs, q[i]), append(cs, c[i])
 	}
 	var extra []string
-	for _, a := range s.articles[3:8] {
+	for _, a := range s.articles[3 : 3+corpusArticles] {
 		extra = append(extra, a.contexts...)
 	}
 	pairs, err := datasets.FromColumns(datasets.Col("question", qs), datasets.Col("context", cs))
