@@ -16,8 +16,8 @@ PYTHON*, ...), when it uses interpreter options other than -u/-B, or when the se
     python -S pyfork.py run PYTHON SOCKET ARG...   what `python ARG...` does, through the server
 
 scripts/pyfork.sh starts a server and prints the path of a `python` launcher that runs `run`: set
-EMBEDTUNE_PYTHON to it. EMBEDTUNE_PYFORK=off turns it off. Only the standard library is imported by the
-`run` side.
+EMBEDTUNE_PYTHON to it. EMBEDTUNE_PYFORK=off turns it off; PYFORK_DEBUG=1 makes each run say on stderr whether
+it was forked or got a fresh interpreter (and why). Only the standard library is imported by the `run` side.
 """
 
 import json
@@ -91,6 +91,8 @@ def run(real_python, sock_path, argv):
     if line[0] != "started":
         print("pyfork: the server did not start the run", file=sys.stderr)
         os._exit(1)
+    if os.environ.get("PYFORK_DEBUG"):
+        print(f"pyfork: forked (pid {line[1].strip()})", file=sys.stderr, flush=True)
 
     def forward(sig, _frame):
         try:

@@ -77,8 +77,10 @@ pyref=$("$root/scripts/pyenv.sh")
 EMBEDTUNE_PYTHON=$(HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false "$root/scripts/pyfork.sh" "$pyref" $$)
 export EMBEDTUNE_PYTHON EMBEDTUNE_REQUIRE_PYTHON=1
 if [ "$EMBEDTUNE_PYTHON" != "$pyref" ]; then
-  # pyfork's own test: command lines through it and through a fresh interpreter give the same results.
-  PYFORK_LAUNCHER=$EMBEDTUNE_PYTHON PYFORK_PYTHON=$pyref "$pyref" -m unittest -q tests/pyfork/test_pyfork.py
+  # pyfork's own test: command lines through it and through a fresh interpreter give the same results (in the
+  # server's environment, so that the runs are forked).
+  HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYFORK_LAUNCHER=$EMBEDTUNE_PYTHON PYFORK_PYTHON=$pyref \
+    "$pyref" -m unittest -q tests/pyfork/test_pyfork.py
 fi
 if [ -d "$root/../shared/data" ]; then
   export EMBEDTUNE_REQUIRE_SHARED=1

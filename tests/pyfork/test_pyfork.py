@@ -1,6 +1,8 @@
 """pyfork runs a command line exactly as a fresh interpreter does: each case runs the same command through
 the launcher ($PYFORK_LAUNCHER, from scripts/pyfork.sh) and through the real interpreter ($PYFORK_PYTHON) and
-compares exit status, stdout and stderr.
+compares exit status, stdout and stderr, and checks that the launcher's run was forked (PYFORK_DEBUG) — run it
+with the environment the server was started with (scripts/test.sh does), or every run falls back to a fresh
+interpreter and the test fails saying so.
 
     PYFORK_LAUNCHER=$(scripts/pyfork.sh PYTHON $$) PYFORK_PYTHON=PYTHON PYTHON -m unittest tests/pyfork/test_pyfork.py
 """
@@ -40,12 +42,21 @@ class SameAsFreshInterpreter(unittest.TestCase):
         with open(self.script, "w") as f:
             f.write(SCRIPT)
 
-    def both(self, args, stdin="", env=None, cwd=None):
+    def both(self, args, stdin="", env=None, cwd=None, forked=True):
+        """Runs args with the real interpreter and through the launcher; returns both (status, stdout, stderr),
+        the launcher's stderr without its PYFORK_DEBUG line, which must say forked (or fresh, forked=False)."""
         out = []
         for exe in (PYTHON, LAUNCHER):
-            e = dict(os.environ, **(env or {}))
+            e = dict(os.environ, **(env or {}), PYFORK_DEBUG="1")
             r = subprocess.run([exe] + args, input=stdin, capture_output=True, text=True, env=e, cwd=cwd or self.dir)
-            out.append((r.returncode, r.stdout, r.stderr))
+            err = r.stderr
+            if exe == LAUNCHER:
+                lines = err.splitlines(keepends=True)
+                said = [l for l in lines if l.startswith("pyfork: ")]
+                want = "pyfork: forked" if forked else "pyfork: fresh interpreter"
+                self.assertTrue(said and said[0].startswith(want), f"{args}: launcher said {said}, want {want!r}")
+                err = "".join(l for l in lines if not l.startswith("pyfork: "))
+            out.append((r.returncode, r.stdout, err))
         return out
 
     def test_script_argv_env_stdin_exit_status(self):
@@ -71,21 +82,22 @@ class SameAsFreshInterpreter(unittest.TestCase):
         self.assertEqual(fresh, forked)
 
     def test_import_time_variable_gets_a_fresh_interpreter(self):
-        fresh, forked = self.both(["-c", "import os; print(os.environ['HF_HOME'])"],
-                                  env={"HF_HOME": self.dir, "PYFORK_DEBUG": "1"})
-        self.assertEqual(fresh[1], forked[1])
-        self.assertIn("fresh interpreter (HF_HOME differs", forked[2])
+        fresh, forked = self.both(["-c", "import os; print(os.environ['HF_HOME'])"], env={"HF_HOME": self.dir},
+                                  forked=False)
+        self.assertEqual(fresh, forked)
 
     def test_signals_reach_the_run(self):
         marker = os.path.join(self.dir, "started")
         code = f"import time; open({marker!r}, 'w').close(); time.sleep(60)"
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            p = subprocess.Popen([LAUNCHER, "-c", code])
+            p = subprocess.Popen([LAUNCHER, "-c", code], stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYFORK_DEBUG="1"))
             t0 = time.time()
             while not os.path.exists(marker) and time.time() - t0 < 30:
                 time.sleep(0.05)
             p.send_signal(sig)
             self.assertEqual(-sig, p.wait(timeout=30))  # as a fresh interpreter killed by sig
+            self.assertIn("pyfork: forked", p.stderr.read())
             os.unlink(marker)
             # The run itself is gone too (a killed client takes its run with it).
             time.sleep(0.5)
