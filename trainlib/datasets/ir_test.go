@@ -160,7 +160,7 @@ func TestBEIRBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tc.files {
-				writeFile(t, dir, name, content)
+				testutil.WriteFile(t, dir, name, content)
 			}
 			ir, err := LoadBEIR(dir, "test")
 			if tc.wantErr != "" {

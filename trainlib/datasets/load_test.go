@@ -10,21 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/hub"
 	"github.com/embedtune/embedtune/trainlib/hub/hubtest"
 )
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func mustLoad(t *testing.T, src string, opts ...Option) *Dataset {
 	t.Helper()
@@ -65,7 +54,7 @@ func TestLoadLocalFormats(t *testing.T) {
 		if name == "h.jsonl.gz" {
 			continue
 		}
-		writeFile(t, dir, name, content)
+		testutil.WriteFile(t, dir, name, content)
 	}
 	d := mustLoad(t, filepath.Join(dir, "a.jsonl"))
 	if err := d.Save(filepath.Join(dir, "p.parquet")); err != nil {
@@ -91,24 +80,24 @@ func TestLoadBadInput(t *testing.T) {
 	dir := t.TempDir()
 	good := mustParquet(t, dir)
 	raw, _ := os.ReadFile(good)
-	writeFile(t, dir, "truncated.parquet", string(raw[:len(raw)/2]))
-	writeFile(t, dir, "garbage.parquet", strings.Repeat("not parquet at all ", 20))
+	testutil.WriteFile(t, dir, "truncated.parquet", string(raw[:len(raw)/2]))
+	testutil.WriteFile(t, dir, "garbage.parquet", strings.Repeat("not parquet at all ", 20))
 	corrupt := append([]byte(nil), raw...)
 	for i := 4; i < len(corrupt)/2; i++ { // Page data and headers, keeping the magic and the footer.
 		corrupt[i] ^= 0x5a
 	}
-	writeFile(t, dir, "corrupt-pages.parquet", string(corrupt))
-	writeFile(t, dir, "ragged.csv", "a,b\n1,2\n3,4,5\n")
-	writeFile(t, dir, "bad.jsonl", "{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3,}\n")
-	writeFile(t, dir, "notobject.jsonl", "{\"a\": 1}\n[1, 2]\n")
-	writeFile(t, dir, "mixed.jsonl", "{\"a\": 1}\n{\"a\": \"text\"}\n")
-	writeFile(t, dir, "dupkey.jsonl", "{\"a\": 1, \"a\": 2}\n")
-	writeFile(t, dir, "bad.json", `[{"a": 1}, {"a": 2]`)
-	writeFile(t, dir, "empty.csv", "")
-	writeFile(t, dir, "data.xml", "<a/>")
-	writeFile(t, dir, "splits/train.jsonl", `{"a": 1}`)
-	writeFile(t, dir, "splits/test.jsonl", `{"a": 2}`)
-	writeFile(t, dir, "ts/x.parquet", "")
+	testutil.WriteFile(t, dir, "corrupt-pages.parquet", string(corrupt))
+	testutil.WriteFile(t, dir, "ragged.csv", "a,b\n1,2\n3,4,5\n")
+	testutil.WriteFile(t, dir, "bad.jsonl", "{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3,}\n")
+	testutil.WriteFile(t, dir, "notobject.jsonl", "{\"a\": 1}\n[1, 2]\n")
+	testutil.WriteFile(t, dir, "mixed.jsonl", "{\"a\": 1}\n{\"a\": \"text\"}\n")
+	testutil.WriteFile(t, dir, "dupkey.jsonl", "{\"a\": 1, \"a\": 2}\n")
+	testutil.WriteFile(t, dir, "bad.json", `[{"a": 1}, {"a": 2]`)
+	testutil.WriteFile(t, dir, "empty.csv", "")
+	testutil.WriteFile(t, dir, "data.xml", "<a/>")
+	testutil.WriteFile(t, dir, "splits/train.jsonl", `{"a": 1}`)
+	testutil.WriteFile(t, dir, "splits/test.jsonl", `{"a": 2}`)
+	testutil.WriteFile(t, dir, "ts/x.parquet", "")
 
 	tests := []struct {
 		name string
@@ -229,7 +218,7 @@ func TestLoadFromHub(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, src, "README.md", "---\nlicense: mit\n---\n# QA pairs\n")
+	testutil.WriteFile(t, src, "README.md", "---\nlicense: mit\n---\n# QA pairs\n")
 	srv.AddFolder(hub.Dataset, "org/qa", src)
 	srv.AddRepo(hub.Dataset, "org/evil", []hubtest.File{{Path: "../escape.jsonl", Content: []byte(`{"a": 1}`)}})
 	cache := t.TempDir()
