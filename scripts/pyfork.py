@@ -103,10 +103,7 @@ def run(real_python, sock_path, argv):
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, forward)
     while True:
-        try:
-            line = f.readline().decode().split()
-        except InterruptedError:
-            continue
+        line = f.readline().decode().split()  # a forwarded signal interrupts and resumes it (PEP 475)
         if not line:
             print("pyfork: the server went away before the run ended", file=sys.stderr)
             os._exit(1)

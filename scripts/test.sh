@@ -74,13 +74,13 @@ say "Python reference environment (torch, sentence-transformers, transformers, p
 # EMBEDTUNE_PYFORK=off runs every script in a fresh interpreter. The server starts with the variables the tests
 # give Python (testutil.RunPython) and stops with this script.
 pyref=$("$root/scripts/pyenv.sh")
-EMBEDTUNE_PYTHON=$(HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false "$root/scripts/pyfork.sh" "$pyref" $$)
+pyvars=(HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false)
+EMBEDTUNE_PYTHON=$(env "${pyvars[@]}" "$root/scripts/pyfork.sh" "$pyref" $$)
 export EMBEDTUNE_PYTHON EMBEDTUNE_REQUIRE_PYTHON=1
 if [ "$EMBEDTUNE_PYTHON" != "$pyref" ]; then
   # pyfork's own test: command lines through it and through a fresh interpreter give the same results (in the
   # server's environment, so that the runs are forked).
-  HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYFORK_LAUNCHER=$EMBEDTUNE_PYTHON PYFORK_PYTHON=$pyref \
-    "$pyref" -m unittest -q tests/pyfork/test_pyfork.py
+  env "${pyvars[@]}" PYFORK_LAUNCHER="$EMBEDTUNE_PYTHON" PYFORK_PYTHON="$pyref" "$pyref" -m unittest -q tests/pyfork/test_pyfork.py
 fi
 if [ -d "$root/../shared/data" ]; then
   export EMBEDTUNE_REQUIRE_SHARED=1

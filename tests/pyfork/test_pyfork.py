@@ -90,14 +90,14 @@ class SameAsFreshInterpreter(unittest.TestCase):
         marker = os.path.join(self.dir, "started")
         code = f"import time; open({marker!r}, 'w').close(); time.sleep(60)"
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            p = subprocess.Popen([LAUNCHER, "-c", code], stderr=subprocess.PIPE, text=True,
-                                 env=dict(os.environ, PYFORK_DEBUG="1"))
-            t0 = time.time()
-            while not os.path.exists(marker) and time.time() - t0 < 30:
-                time.sleep(0.05)
-            p.send_signal(sig)
-            self.assertEqual(-sig, p.wait(timeout=30))  # as a fresh interpreter killed by sig
-            self.assertIn("pyfork: forked", p.stderr.read())
+            with subprocess.Popen([LAUNCHER, "-c", code], stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, PYFORK_DEBUG="1")) as p:
+                t0 = time.time()
+                while not os.path.exists(marker) and time.time() - t0 < 30:
+                    time.sleep(0.05)
+                p.send_signal(sig)
+                self.assertEqual(-sig, p.wait(timeout=30))  # as a fresh interpreter killed by sig
+                self.assertIn("pyfork: forked", p.stderr.read())
             os.unlink(marker)
             # The run itself is gone too (a killed client takes its run with it).
             time.sleep(0.5)
