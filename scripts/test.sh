@@ -24,8 +24,14 @@
 #      losses within 1e-5 of PyTorch's;
 #   6. the notebooks on XLA CPU, executed headless and checked in headless Chromium, and the JupyterLab browser test.
 #
-#   scripts/test.sh            everything
-#   scripts/test.sh go         only steps 1-3 (the fast inner loop)
+#   scripts/test.sh              everything: steps 1-3 and steps 4-6 run side by side, as two lanes
+#   scripts/test.sh go           only steps 1-3 (the fast inner loop)
+#   scripts/test.sh integration  only steps 4-6
+#
+# The two lanes run at the same time because neither keeps two cores busy on its own: the Go suite's long
+# tail is one package, the parity and notebook steps run one program at a time and wait on installs. The
+# integration lane's output is prefixed "integration| "; a failure in either lane fails the run (and a failed
+# Go lane stops the integration lane).
 #
 # GOMLX_BACKEND from the caller's environment is ignored: each step chooses its engine. XLA compiles every
 # graph once per machine: the compiled executables are kept in ~/.cache/embedtune/xla (the XLA compile cache),
@@ -38,7 +44,8 @@ cd "$root"
 what=${1:-all}
 say() { echo "== test.sh: $*" >&2; }
 export GOEXPERIMENT=simd
-start=$(date +%s)
+start=${EMBEDTUNE_TEST_START:-$(date +%s)} # a full run's two lanes count from the same start
+export EMBEDTUNE_TEST_START=$start
 # step prints the wall time so far and the CPU time (user + system) of the commands run so far: on a shared
 # machine the CPU time is the steadier measure of what a step costs. (times must run in this shell, not in a
 # command substitution: step() records, say prints.)
@@ -62,29 +69,74 @@ PUREGO_SKIP='^(TestModelCard|TestEarlyStoppingMatchesTransformers|TestEnumsMatch
 PUREGO_PARITY='^(TestEncodeParity|TestFineTuneParity)$/^all-MiniLM-L6-v2$'
 unset GOMLX_BACKEND
 
-say "Go modules"
-go mod download
-say "XLA CPU PJRT plugin (scripts/pjrt.sh: PyPI xla-cpu-pjrt, sha256-pinned)"
-"$root/scripts/pjrt.sh" >/dev/null
-export EMBEDTUNE_REQUIRE_XLA=1
-say "Python reference environment (torch, sentence-transformers, transformers, peft, tokenizers)"
-# The reference scripts run through pyfork (scripts/pyfork.py): the real interpreter with torch, transformers,
-# sentence-transformers and peft imported once, a forked child per script, instead of 8-14 s of imports each
-# time. Runs whose environment changes what those imports read (HF_*, TORCH*, ...) get a fresh interpreter.
-# EMBEDTUNE_PYFORK=off runs every script in a fresh interpreter. The server starts with the variables the tests
-# give Python (testutil.RunPython) and stops with this script.
-pyref=$("$root/scripts/pyenv.sh")
-pyvars=(HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false)
-EMBEDTUNE_PYTHON=$(env "${pyvars[@]}" "$root/scripts/pyfork.sh" "$pyref" $$)
-export EMBEDTUNE_PYTHON EMBEDTUNE_REQUIRE_PYTHON=1
-if [ "$EMBEDTUNE_PYTHON" != "$pyref" ]; then
-  # pyfork's own test: command lines through it and through a fresh interpreter give the same results (in the
-  # server's environment, so that the runs are forked).
-  env "${pyvars[@]}" PYFORK_LAUNCHER="$EMBEDTUNE_PYTHON" PYFORK_PYTHON="$pyref" "$pyref" -m unittest -q tests/pyfork/test_pyfork.py
+if [ "${EMBEDTUNE_TEST_SETUP:-}" = "$root" ]; then
+  : # the integration lane of a full run: the parent did the setup below and exported what it set
+else
+  say "Go modules"
+  go mod download
+  say "XLA CPU PJRT plugin (scripts/pjrt.sh: PyPI xla-cpu-pjrt, sha256-pinned)"
+  "$root/scripts/pjrt.sh" >/dev/null
+  export EMBEDTUNE_REQUIRE_XLA=1
+  say "Python reference environment (torch, sentence-transformers, transformers, peft, tokenizers)"
+  # The reference scripts run through pyfork (scripts/pyfork.py): the real interpreter with torch, transformers,
+  # sentence-transformers and peft imported once, a forked child per script, instead of 8-14 s of imports each
+  # time. Runs whose environment changes what those imports read (HF_*, TORCH*, ...) get a fresh interpreter.
+  # EMBEDTUNE_PYFORK=off runs every script in a fresh interpreter. The server starts with the variables the tests
+  # give Python (testutil.RunPython) and stops with this script.
+  pyref=$("$root/scripts/pyenv.sh")
+  pyvars=(HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false)
+  EMBEDTUNE_PYTHON=$(env "${pyvars[@]}" "$root/scripts/pyfork.sh" "$pyref" $$)
+  export EMBEDTUNE_PYTHON EMBEDTUNE_REQUIRE_PYTHON=1
+  if [ "$EMBEDTUNE_PYTHON" != "$pyref" ]; then
+    # pyfork's own test: command lines through it and through a fresh interpreter give the same results (in the
+    # server's environment, so that the runs are forked).
+    env "${pyvars[@]}" PYFORK_LAUNCHER="$EMBEDTUNE_PYTHON" PYFORK_PYTHON="$pyref" "$pyref" -m unittest -q tests/pyfork/test_pyfork.py
+  fi
+  if [ -d "$root/../shared/data" ]; then
+    export EMBEDTUNE_REQUIRE_SHARED=1
+  fi
+  export EMBEDTUNE_TEST_SETUP=$root
 fi
-if [ -d "$root/../shared/data" ]; then
-  export EMBEDTUNE_REQUIRE_SHARED=1
-fi
+
+# integration: steps 4-6 (the second lane of a full run, or on their own).
+integration() {
+  step "tokenizer on Hugging Face's Rust library, -tags hftokenizers"
+  if libdir=$("$root/scripts/build_tokenizers_lib.sh"); then
+    CGO_LDFLAGS="-L$libdir" go test -tags hftokenizers -count=1 ./trainlib/tokenizer/
+  else
+    echo "test.sh: the Rust tokenizers library could not be built (see the message above)" >&2
+    exit 1
+  fi
+
+  step "real-weights parity suite, CI size, on XLA CPU"
+  "$root/scripts/parity.sh"
+  step "real-weights parity on the pure-Go backend: $PUREGO_PARITY"
+  GOMLX_BACKEND=go EMBEDTUNE_PARITY_SIZE=engine EMBEDTUNE_PARITY_OUT="$root/build/parity-go" "$root/scripts/parity.sh" -- -run "$PUREGO_PARITY"
+
+  step "notebooks"
+  "$root/scripts/test_notebooks.sh"
+  step "JupyterLab browser test"
+  "$root/scripts/test_browser.sh"
+  step "integration lane passed"
+}
+case $what in
+all)
+  # The integration lane runs as a second test.sh in a session of its own (setsid: one process group to stop
+  # if the Go lane fails), its output prefixed.
+  setsid "$root/scripts/test.sh" integration > >(sed -u 's/^/integration| /' >&2) 2>&1 &
+  lane=$!
+  trap 'rm -f "$timesfile"; kill -TERM -- -"$lane" 2>/dev/null || true' EXIT
+  ;;
+integration)
+  integration
+  exit 0
+  ;;
+go) ;;
+*)
+  echo "usage: scripts/test.sh [all|go|integration]" >&2
+  exit 2
+  ;;
+esac
 
 step "gofmt / go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
@@ -123,21 +175,11 @@ if [ "$what" = go ]; then
   exit 0
 fi
 
-step "tokenizer on Hugging Face's Rust library, -tags hftokenizers"
-if libdir=$("$root/scripts/build_tokenizers_lib.sh"); then
-  CGO_LDFLAGS="-L$libdir" go test -tags hftokenizers -count=1 ./trainlib/tokenizer/
-else
-  echo "test.sh: the Rust tokenizers library could not be built (see the message above)" >&2
+step "Go lane passed; waiting for the integration lane"
+if ! wait "$lane"; then
+  trap 'rm -f "$timesfile"' EXIT
+  echo "test.sh: the integration lane failed (its output above, prefixed \"integration| \")" >&2
   exit 1
 fi
-
-step "real-weights parity suite, CI size, on XLA CPU"
-"$root/scripts/parity.sh"
-step "real-weights parity on the pure-Go backend: $PUREGO_PARITY"
-GOMLX_BACKEND=go EMBEDTUNE_PARITY_SIZE=engine EMBEDTUNE_PARITY_OUT="$root/build/parity-go" "$root/scripts/parity.sh" -- -run "$PUREGO_PARITY"
-
-step "notebooks"
-"$root/scripts/test_notebooks.sh"
-step "JupyterLab browser test"
-"$root/scripts/test_browser.sh"
+trap 'rm -f "$timesfile"' EXIT
 step "all passed"
