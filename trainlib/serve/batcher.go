@@ -64,7 +64,7 @@ type item struct {
 // waiting texts into forward passes of up to maxBatch texts, waiting at most maxWait after the oldest
 // text arrived for the batch to fill. A pass takes the oldest text's length bucket (and prompt), the
 // texts of that bucket in arrival order, then fills the rows that padding to a power of two would
-// waste with shorter texts. Texts of cancelled requests are dropped before they run.
+// waste with shorter texts. Texts of cancelled or timed-out requests leave the queue at once and never run.
 type batcher struct {
 	name     string
 	model    embedder
@@ -295,13 +295,34 @@ func (b *batcher) embed(seqs [][]int, promptLen int) (emb [][]float32, err error
 	return emb, err
 }
 
+// dropLocked removes the job's texts still waiting in the queue, so that a request that was cancelled or
+// timed out stops taking queue room at once (not only when the worker next takes a batch: while a long
+// forward pass runs, the room is what new requests need). Called with the mutex held.
+func (b *batcher) dropLocked(j *job) {
+	live := b.pending[:0]
+	for _, it := range b.pending {
+		if it.j != j {
+			live = append(live, it)
+		}
+	}
+	if len(live) == len(b.pending) {
+		return
+	}
+	clear(b.pending[len(live):])
+	b.pending = live
+	b.metrics.setQueueDepth(b.name, len(live))
+}
+
 // wait blocks until the job is done or its context ends, and returns its embeddings.
 func (j *job) wait(b *batcher) ([][]float32, error) {
 	select {
 	case <-j.done:
 	case <-j.ctx.Done():
 		b.mu.Lock()
-		j.finish(j.ctx.Err()) // Its queued texts are dropped at the next take.
+		if !j.finished {
+			j.finish(j.ctx.Err())
+			b.dropLocked(j)
+		}
 		b.mu.Unlock()
 	}
 	b.mu.Lock()

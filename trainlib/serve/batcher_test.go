@@ -126,51 +126,32 @@ func fmtInts(v []int) string {
 }
 
 // TestOverloadTimeoutCancel holds the forward pass to fill the queue: the next request gets 429 with
-// Retry-After; a client that gives up has its texts dropped; once the pass is released everything
-// queued completes; a request held past its timeout gets 503; the server keeps serving.
+// Retry-After; a client that gives up has its texts dropped and frees its queue room at once, while the
+// pass is still running; once the pass is released everything queued completes; a request held past its
+// timeout gets 503; the server keeps serving. The request timeout of the overload part is long, so that a
+// slow or loaded machine cannot turn its queued requests into timeouts; the timeout part has a server of
+// its own with a short one.
 func TestOverloadTimeoutCancel(t *testing.T) {
 	m, _ := tinyModel(t, "mean", false, 1)
 	srv, err := Start("", []Model{{"m", m}}, WithMaxBatch(2), WithMaxWait(0), WithMaxInputs(2), WithMaxQueue(4),
-		WithRequestTimeout(2*time.Second))
+		WithRequestTimeout(10*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	g := &gatedEmbedder{entered: make(chan int, 100)}
 	gate(srv.Server, "m", g)
-	type result struct {
-		status int
-		header http.Header
-		body   string
-	}
-	send := func(ctx context.Context, texts ...string) chan result {
-		ch := make(chan result, 1)
-		go func() {
-			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/embeddings",
-				strings.NewReader(`{"input": ["`+strings.Join(texts, `","`)+`"]}`))
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				ch <- result{status: -1, body: err.Error()}
-				return
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			ch <- result{resp.StatusCode, resp.Header, string(body)}
-		}()
-		return ch
-	}
 	g.hold()
-	first := send(context.Background(), "one", "two") // taken by the worker, held in the pass
-	<-g.entered
+	// Released before srv.Close (which waits for the pass) if the test fails while it is held.
+	defer g.release()
+	first := sendEmbeddings(context.Background(), srv.URL, "one", "two") // taken by the worker, held in the pass
+	recv(t, g.entered, "the first forward pass")
 	cctx, cancel := context.WithCancel(context.Background())
-	cancelled := send(cctx, "gone", "gone too") // queued: 2 of 4
-	waiting := send(context.Background(), "three", "four")
-	deadline := time.Now().Add(5 * time.Second)
-	for queued(srv.Server, "m") < 4 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	cancelled := sendEmbeddings(cctx, srv.URL, "gone", "gone too") // queued: 2 of 4
+	waiting := sendEmbeddings(context.Background(), srv.URL, "three", "four")
+	waitQueued(t, srv.Server, "m", 4)
 	// Queue full: 429 with Retry-After and OpenAI's rate-limit body; TEI's route says Overloaded.
-	r := <-send(context.Background(), "five")
+	r := recv(t, sendEmbeddings(context.Background(), srv.URL, "five"), "the request to a full queue")
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"code":"rate_limit_exceeded"`) {
 		t.Errorf("full queue: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
 	}
@@ -179,12 +160,16 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 		t.Errorf("TEI full queue: %d %s", status, body)
 	}
 	cancel()
-	if r := <-cancelled; r.status != -1 {
+	if r := recv(t, cancelled, "the cancelled request"); r.status != -1 {
 		t.Errorf("cancelled request answered %d", r.status)
 	}
+	// The cancelled texts leave the queue while the pass is still held: two more texts fit.
+	waitQueued(t, srv.Server, "m", 2)
+	refill := sendEmbeddings(context.Background(), srv.URL, "seven", "eight")
+	waitQueued(t, srv.Server, "m", 4)
 	g.release()
-	for _, ch := range []chan result{first, waiting} {
-		if r := <-ch; r.status != http.StatusOK {
+	for _, ch := range []chan embedResult{first, waiting, refill} {
+		if r := recv(t, ch, "a queued request"); r.status != http.StatusOK {
 			t.Errorf("queued request after release: %d %s", r.status, r.body)
 		}
 	}
@@ -195,36 +180,87 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 		}
 		embedded += s
 	}
-	if embedded != 4 {
-		t.Errorf("forward passes %v: expected 4 texts (the cancelled request's texts must not run)", g.batchSizes())
+	if embedded != 6 {
+		t.Errorf("forward passes %v: expected 6 texts (the cancelled request's texts must not run)", g.batchSizes())
 	}
 
-	// Held past the request timeout: 503 with Retry-After.
-	g.hold()
-	late := send(context.Background(), "late")
-	<-g.entered
-	r = <-late
-	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "did not finish within 2s") {
+	// Held past the request timeout: 503 with Retry-After; the server keeps serving.
+	short, err := Start("", []Model{{"m", m}}, WithRequestTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	g2 := &gatedEmbedder{entered: make(chan int, 100)}
+	gate(short.Server, "m", g2)
+	g2.hold()
+	defer g2.release()
+	late := sendEmbeddings(context.Background(), short.URL, "late")
+	recv(t, g2.entered, "the held forward pass")
+	r = recv(t, late, "the request held past its timeout")
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "did not finish within 1s") {
 		t.Errorf("timeout: %d %s", r.status, r.body)
 	}
-	g.release()
-	if status, _, body := post(t, srv.URL+"/v1/embeddings", map[string]any{"input": "seven"}); status != 200 {
+	g2.release()
+	if status, _, body := post(t, short.URL+"/v1/embeddings", map[string]any{"input": "seven"}); status != 200 {
 		t.Errorf("after overload and timeout: %d %s", status, body)
 	}
 }
 
-// queued returns the texts waiting for model name.
+// embedResult is the answer to one /v1/embeddings request (status -1: the client got no answer).
+type embedResult struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// sendEmbeddings posts texts to /v1/embeddings in the background; the answer arrives on the channel.
+func sendEmbeddings(ctx context.Context, url string, texts ...string) chan embedResult {
+	ch := make(chan embedResult, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/embeddings",
+			strings.NewReader(`{"input": ["`+strings.Join(texts, `","`)+`"]}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			ch <- embedResult{status: -1, body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		ch <- embedResult{resp.StatusCode, resp.Header, string(body)}
+	}()
+	return ch
+}
+
+// recv returns the next value of ch, failing the test (instead of hanging it) if none comes in a minute.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatalf("%s: nothing within a minute", what)
+		panic("unreachable")
+	}
+}
+
+// waitQueued waits (up to a minute) until n texts wait in the queue of model name.
+func waitQueued(t *testing.T, s *Server, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for queued(s, name) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue of %s: %d texts after a minute, want %d", name, queued(s, name), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// queued returns the texts in the queue of model name (the room they take, as submit counts it).
 func queued(s *Server, name string) int {
 	b := s.models.byName[name].batcher
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := 0
-	for _, it := range b.pending {
-		if !it.j.finished {
-			n++
-		}
-	}
-	return n
+	return len(b.pending)
 }
 
 // TestShutdownDrains: Shutdown waits for the request in flight, which is answered 200; afterwards
@@ -238,12 +274,13 @@ func TestShutdownDrains(t *testing.T) {
 	g := &gatedEmbedder{entered: make(chan int, 10)}
 	gate(srv.Server, "m", g)
 	g.hold()
+	defer g.release()
 	inflight := make(chan int, 1)
 	go func() {
 		status, _, _ := post(t, srv.URL+"/v1/embeddings", map[string]any{"input": "drain me"})
 		inflight <- status
 	}()
-	<-g.entered
+	recv(t, g.entered, "the forward pass in flight")
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.Shutdown(context.Background()) }()
 	time.Sleep(100 * time.Millisecond)
