@@ -25,6 +25,10 @@
 #   EMBEDTUNE_ASSETS_DIR   folder for the echarts assets (default: <repo>/kernel/assets)
 #   EMBEDTUNE_KERNELSPEC_DIR  Jupyter data folder that receives the kernel spec (default: <venv>/share/jupyter;
 #                          the /tmp kernel test installs a second checkout's kernel there)
+#   EMBEDTUNE_KERNEL_GOPLS=0  skips gopls (completion and hover in cells; GoNB runs cells without it). The test
+#                          scripts set it: they execute cells and never ask for completions, and GoNB starts
+#                          gopls with every kernel, which then type-checks the cells' dependencies in the
+#                          background (CPU the executions need).
 #
 # Afterwards:  kernel/.venv/bin/jupyter lab notebooks/
 set -euo pipefail
@@ -122,7 +126,11 @@ install_tool() {
 }
 install_tool gonb github.com/janpfeifer/gonb github.com/janpfeifer/gonb "$GONB_VERSION"
 install_tool goimports golang.org/x/tools golang.org/x/tools/cmd/goimports "$GOIMPORTS_VERSION"
-install_tool gopls golang.org/x/tools/gopls golang.org/x/tools/gopls "$GOPLS_VERSION"
+if [ "${EMBEDTUNE_KERNEL_GOPLS:-1}" = 0 ]; then
+  say "gopls skipped (EMBEDTUNE_KERNEL_GOPLS=0): cells run, without completion or hover"
+else
+  install_tool gopls golang.org/x/tools/gopls golang.org/x/tools/gopls "$GOPLS_VERSION"
+fi
 
 # ---------------------------------------------------------------------------------------------------------
 # 4. The embedtune CLI, and with it echarts from the npm registry (pinned and SHA-256-checked in

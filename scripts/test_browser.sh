@@ -11,6 +11,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${EMBEDTUNE_BROWSER_OUT:-$root/build/browser}
 say() { echo "test_browser: $*" >&2; }
+# No gopls: these tests execute cells and never ask for completions (kernel/install.sh, EMBEDTUNE_KERNEL_GOPLS).
+export EMBEDTUNE_KERNEL_GOPLS=${EMBEDTUNE_KERNEL_GOPLS:-0}
 "$root/kernel/install.sh"
 "$root/scripts/browser_setup.sh"
 export GOEXPERIMENT=simd

@@ -43,6 +43,8 @@ out=${EMBEDTUNE_NOTEBOOK_OUT:-$root/build/notebooks}
 timeout=${EMBEDTUNE_NOTEBOOK_CELL_TIMEOUT:-900}
 say() { echo "test_notebooks: $*" >&2; }
 
+# No gopls: these tests execute cells and never ask for completions (kernel/install.sh, EMBEDTUNE_KERNEL_GOPLS).
+export EMBEDTUNE_KERNEL_GOPLS=${EMBEDTUNE_KERNEL_GOPLS:-0}
 "$root/kernel/install.sh"
 "$root/scripts/browser_setup.sh"
 export GOEXPERIMENT=simd
