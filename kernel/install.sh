@@ -147,7 +147,9 @@ say "$ech"
 # folder, then install it under the name "embedtune" in the environment's own data folder
 # (<venv>/share/jupyter/kernels/embedtune), adding the go.work path and the environment variables.
 scratch=$(mktemp -d)
-PATH=$bin:$PATH JUPYTER_DATA_DIR=$scratch "$bin/gonb" --install --go_work="$root" --logtostderr >/dev/null 2>"$scratch/install.log" ||
+force=() # gonb --install refuses to register the kernel without gopls unless told it is meant
+[ "${EMBEDTUNE_KERNEL_GOPLS:-1}" = 0 ] && force=(--force_deps)
+PATH=$bin:$PATH JUPYTER_DATA_DIR=$scratch "$bin/gonb" --install "${force[@]}" --go_work="$root" --logtostderr >/dev/null 2>"$scratch/install.log" ||
   die "gonb --install failed: $(cat "$scratch/install.log")"
 kdir=${EMBEDTUNE_KERNELSPEC_DIR:-$venv/share/jupyter}/kernels/$KERNEL_NAME
 mkdir -p "$kdir"
