@@ -116,7 +116,8 @@ type gatedEmbedder struct {
 	gate  chan struct{} // nil: not held
 	sizes []int
 	// entered receives a value when a pass starts (if not nil).
-	entered chan int
+	entered  chan int
+	finished int // passes that have returned; guarded by mu
 }
 
 func (g *gatedEmbedder) hold() {
@@ -145,7 +146,18 @@ func (g *gatedEmbedder) EmbedIDs(seqs [][]int, promptLen, maxRows int) ([][]floa
 	if wait != nil {
 		<-wait
 	}
-	return g.inner.EmbedIDs(seqs, promptLen, maxRows)
+	emb, err := g.inner.EmbedIDs(seqs, promptLen, maxRows)
+	g.mu.Lock()
+	g.finished++
+	g.mu.Unlock()
+	return emb, err
+}
+
+// finishedPasses returns the number of forward passes that have returned.
+func (g *gatedEmbedder) finishedPasses() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.finished
 }
 
 func (g *gatedEmbedder) batchSizes() []int {
