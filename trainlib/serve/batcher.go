@@ -186,19 +186,17 @@ func (b *batcher) loop() {
 func (b *batcher) take() ([]item, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	live := b.pending[:0]
-	for _, it := range b.pending {
+	b.keepLocked(func(it item) bool {
 		if it.j.finished {
-			continue
+			return false
 		}
 		if err := it.j.ctx.Err(); err != nil {
 			it.j.finish(err)
-			continue
+			return false
 		}
-		live = append(live, it)
-	}
-	clear(b.pending[len(live):])
-	b.pending = live
+		return true
+	})
+	live := b.pending
 	if len(live) == 0 {
 		b.metrics.setQueueDepth(b.name, 0)
 		return nil, 0
@@ -299,18 +297,24 @@ func (b *batcher) embed(seqs [][]int, promptLen int) (emb [][]float32, err error
 // timed out stops taking queue room at once (not only when the worker next takes a batch: while a long
 // forward pass runs, the room is what new requests need). Called with the mutex held.
 func (b *batcher) dropLocked(j *job) {
+	if b.keepLocked(func(it item) bool { return it.j != j }) > 0 {
+		b.metrics.setQueueDepth(b.name, len(b.pending))
+	}
+}
+
+// keepLocked keeps, in order, the queued texts for which keep returns true and returns how many it removed.
+// Called with the mutex held.
+func (b *batcher) keepLocked(keep func(item) bool) int {
 	live := b.pending[:0]
 	for _, it := range b.pending {
-		if it.j != j {
+		if keep(it) {
 			live = append(live, it)
 		}
 	}
-	if len(live) == len(b.pending) {
-		return
-	}
+	removed := len(b.pending) - len(live)
 	clear(b.pending[len(live):])
 	b.pending = live
-	b.metrics.setQueueDepth(b.name, len(live))
+	return removed
 }
 
 // wait blocks until the job is done or its context ends, and returns its embeddings.
@@ -319,10 +323,8 @@ func (j *job) wait(b *batcher) ([][]float32, error) {
 	case <-j.done:
 	case <-j.ctx.Done():
 		b.mu.Lock()
-		if !j.finished {
-			j.finish(j.ctx.Err())
-			b.dropLocked(j)
-		}
+		j.finish(j.ctx.Err()) // a no-op if it finished meanwhile
+		b.dropLocked(j)
 		b.mu.Unlock()
 	}
 	b.mu.Lock()
