@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/embedtune/embedtune/internal/synth"
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 // Faults survived by the CLI: SIGTERM (like Ctrl-C: a checkpoint, a message, a clean exit) for
@@ -41,18 +42,6 @@ func child(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, &stderr
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // exitCode waits for cmd and returns its exit status.
@@ -87,7 +76,7 @@ func TestTrainSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	cfg, out := trainConfig(t, dir, 40, 2)
 	cmd, stderr := child(t, "train", "--config", cfg, "--no-progress")
-	waitFor(t, "the first checkpoint", func() bool { _, err := os.Stat(filepath.Join(out, "checkpoint-2")); return err == nil })
+	testutil.WaitFor(t, "the first checkpoint", 2*time.Minute, func() bool { _, err := os.Stat(filepath.Join(out, "checkpoint-2")); return err == nil })
 	cmd.Process.Signal(syscall.SIGTERM)
 	if code := exitCode(cmd); code != 1 {
 		t.Fatalf("exit status %d after SIGTERM, want 1; stderr:\n%s", code, stderr)
@@ -118,7 +107,7 @@ func TestTrainTwoProcessesOneOutputDir(t *testing.T) {
 	cfg, out := trainConfig(t, dir, 100000, 100000)
 	first, stderr := child(t, "train", "--config", cfg, "--no-progress")
 	lock := filepath.Join(out, ".embedtune.lock")
-	waitFor(t, "the first run's lock", func() bool {
+	testutil.WaitFor(t, "the first run's lock", 2*time.Minute, func() bool {
 		b, _ := os.ReadFile(lock)
 		return strings.TrimSpace(string(b)) == strconv.Itoa(first.Process.Pid)
 	})
@@ -188,7 +177,7 @@ func TestEncodeSignals(t *testing.T) {
 	t.Run("SIGTERM", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "emb.jsonl")
 		cmd, stderr := child(t, args(out)...)
-		waitFor(t, "progress", func() bool { return partialLines(out+".partial") >= 16 })
+		testutil.WaitFor(t, "progress", 2*time.Minute, func() bool { return partialLines(out+".partial") >= 16 })
 		cmd.Process.Signal(syscall.SIGTERM)
 		if code := exitCode(cmd); code != 1 {
 			t.Fatalf("exit status %d after SIGTERM, want 1:\n%s", code, stderr)
@@ -217,7 +206,7 @@ func TestEncodeSignals(t *testing.T) {
 			cmd, _ := child(t, args(out)...)
 			// Kill at a random moment once some progress was made (possibly mid-write).
 			before := partialLines(out + ".partial")
-			waitFor(t, "progress", func() bool {
+			testutil.WaitFor(t, "progress", 2*time.Minute, func() bool {
 				_, err := os.Stat(out)
 				return err == nil || partialLines(out+".partial") > before
 			})

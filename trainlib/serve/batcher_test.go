@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/embedtune/embedtune/internal/testutil"
 	"github.com/embedtune/embedtune/trainlib/model"
 )
 
@@ -133,17 +135,8 @@ func fmtInts(v []int) string {
 // its own with a short one.
 func TestOverloadTimeoutCancel(t *testing.T) {
 	m, _ := tinyModel(t, "mean", false, 1)
-	srv, err := Start("", []Model{{"m", m}}, WithMaxBatch(2), WithMaxWait(0), WithMaxInputs(2), WithMaxQueue(4),
+	srv, g := startHeld(t, m, WithMaxBatch(2), WithMaxWait(0), WithMaxInputs(2), WithMaxQueue(4),
 		WithRequestTimeout(10*time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	g := &gatedEmbedder{entered: make(chan int, 100)}
-	gate(srv.Server, "m", g)
-	g.hold()
-	// Released before srv.Close (which waits for the pass) if the test fails while it is held.
-	defer g.release()
 	first := sendEmbeddings(context.Background(), srv.URL, "one", "two") // taken by the worker, held in the pass
 	recv(t, g.entered, "the first forward pass")
 	cctx, cancel := context.WithCancel(context.Background())
@@ -185,15 +178,7 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 	}
 
 	// Held past the request timeout: 503 with Retry-After; the server keeps serving.
-	short, err := Start("", []Model{{"m", m}}, WithRequestTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer short.Close()
-	g2 := &gatedEmbedder{entered: make(chan int, 100)}
-	gate(short.Server, "m", g2)
-	g2.hold()
-	defer g2.release()
+	short, g2 := startHeld(t, m, WithRequestTimeout(time.Second))
 	late := sendEmbeddings(context.Background(), short.URL, "late")
 	recv(t, g2.entered, "the held forward pass")
 	r = recv(t, late, "the request held past its timeout")
@@ -203,11 +188,8 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 	g2.release()
 	// The next request must not queue behind the late pass: on a cold, loaded machine that pass (XLA compiling
 	// its graph) can outlast the short timeout by itself.
-	for deadline := time.Now().Add(time.Minute); g2.finishedPasses() < 1; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the late forward pass did not finish within a minute of its release")
-		}
-	}
+	testutil.WaitFor(t, "the late forward pass to finish after its release", time.Minute,
+		func() bool { return g2.finishedPasses() >= 1 })
 	if status, _, body := post(t, short.URL+"/v1/embeddings", map[string]any{"input": "seven"}); status != 200 {
 		t.Errorf("after overload and timeout: %d %s", status, body)
 	}
@@ -253,13 +235,25 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 // waitQueued waits (up to a minute) until n texts wait in the queue of model name.
 func waitQueued(t *testing.T, s *Server, name string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for queued(s, name) != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue of %s: %d texts after a minute, want %d", name, queued(s, name), n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	testutil.WaitFor(t, fmt.Sprintf("%d texts in the queue of %s", n, name), time.Minute,
+		func() bool { return queued(s, name) == n })
+}
+
+// startHeld starts a server of model m named "m" whose forward passes wait, from the start, for the
+// returned gate's release. The cleanups release the gate before closing the server (Close waits for the
+// pass in flight), also when the test fails while a pass is held.
+func startHeld(t *testing.T, m *model.SentenceTransformer, opts ...Option) (*Running, *gatedEmbedder) {
+	t.Helper()
+	srv, err := Start("", []Model{{"m", m}}, opts...)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Close() })
+	g := &gatedEmbedder{entered: make(chan int, 100)}
+	gate(srv.Server, "m", g)
+	g.hold()
+	t.Cleanup(g.release)
+	return srv, g
 }
 
 // queued returns the texts in the queue of model name (the room they take, as submit counts it).
@@ -274,14 +268,7 @@ func queued(s *Server, name string) int {
 // the port is closed.
 func TestShutdownDrains(t *testing.T) {
 	m, _ := tinyModel(t, "mean", false, 1)
-	srv, err := Start("", []Model{{"m", m}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gatedEmbedder{entered: make(chan int, 10)}
-	gate(srv.Server, "m", g)
-	g.hold()
-	defer g.release()
+	srv, g := startHeld(t, m)
 	inflight := make(chan int, 1)
 	go func() {
 		status, _, _ := post(t, srv.URL+"/v1/embeddings", map[string]any{"input": "drain me"})
