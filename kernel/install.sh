@@ -126,7 +126,8 @@ install_tool() {
 }
 install_tool gonb github.com/janpfeifer/gonb github.com/janpfeifer/gonb "$GONB_VERSION"
 install_tool goimports golang.org/x/tools golang.org/x/tools/cmd/goimports "$GOIMPORTS_VERSION"
-if [ "${EMBEDTUNE_KERNEL_GOPLS:-1}" = 0 ]; then
+gopls=${EMBEDTUNE_KERNEL_GOPLS:-1}
+if [ "$gopls" = 0 ]; then
   say "gopls skipped (EMBEDTUNE_KERNEL_GOPLS=0): cells run, without completion or hover"
 else
   install_tool gopls golang.org/x/tools/gopls golang.org/x/tools/gopls "$GOPLS_VERSION"
@@ -148,7 +149,7 @@ say "$ech"
 # (<venv>/share/jupyter/kernels/embedtune), adding the go.work path and the environment variables.
 scratch=$(mktemp -d)
 force=() # gonb --install refuses to register the kernel without gopls unless told it is meant
-[ "${EMBEDTUNE_KERNEL_GOPLS:-1}" = 0 ] && force=(--force_deps)
+[ "$gopls" = 0 ] && force=(--force_deps)
 PATH=$bin:$PATH JUPYTER_DATA_DIR=$scratch "$bin/gonb" --install "${force[@]}" --go_work="$root" --logtostderr >/dev/null 2>"$scratch/install.log" ||
   die "gonb --install failed: $(cat "$scratch/install.log")"
 kdir=${EMBEDTUNE_KERNELSPEC_DIR:-$venv/share/jupyter}/kernels/$KERNEL_NAME

@@ -125,7 +125,7 @@ all)
   # if the Go lane fails), its output prefixed.
   setsid "$root/scripts/test.sh" integration > >(sed -u 's/^/integration| /' >&2) 2>&1 &
   lane=$!
-  trap 'rm -f "$timesfile"; kill -TERM -- -"$lane" 2>/dev/null || true' EXIT
+  trap 'rm -f "$timesfile"; [ -z "$lane" ] || kill -TERM -- -"$lane" 2>/dev/null || true' EXIT
   ;;
 integration)
   integration
@@ -176,10 +176,11 @@ if [ "$what" = go ]; then
 fi
 
 step "Go lane passed; waiting for the integration lane"
-if ! wait "$lane"; then
-  trap 'rm -f "$timesfile"' EXIT
+status=0
+wait "$lane" || status=$?
+lane= # it has ended: nothing left to stop
+if [ $status != 0 ]; then
   echo "test.sh: the integration lane failed (its output above, prefixed \"integration| \")" >&2
   exit 1
 fi
-trap 'rm -f "$timesfile"' EXIT
 step "all passed"
