@@ -29,9 +29,10 @@
 #   scripts/test.sh integration  only steps 4-6
 #
 # The two lanes run at the same time because neither keeps two cores busy on its own: the Go suite's long
-# tail is one package, the parity and notebook steps run one program at a time and wait on installs. The
-# integration lane's output is prefixed "integration| "; a failure in either lane fails the run (and a failed
-# Go lane stops the integration lane).
+# tail is one package, the parity and notebook steps run one program at a time and wait on installs. In a
+# full run the fuzz smoke of step 2 runs at the end of the integration lane, which otherwise ends a few
+# minutes before the Go lane (it needs nothing from it). The integration lane's output is prefixed
+# "integration| "; a failure in either lane fails the run (and a failed Go lane stops the integration lane).
 #
 # GOMLX_BACKEND from the caller's environment is ignored: each step chooses its engine. XLA compiles every
 # graph once per machine: the compiled executables are kept in ~/.cache/embedtune/xla (the XLA compile cache),
@@ -117,13 +118,20 @@ integration() {
   "$root/scripts/test_notebooks.sh"
   step "JupyterLab browser test"
   "$root/scripts/test_browser.sh"
+  if [ "${EMBEDTUNE_TEST_LANE_FUZZ:-}" = 1 ]; then
+    fuzz_smoke
+  fi
   step "integration lane passed"
+}
+fuzz_smoke() {
+  step "fuzz smoke: every fuzz target briefly (scripts/fuzz.sh --smoke; its seed corpora ran in go test)"
+  "$root/scripts/fuzz.sh" --smoke
 }
 case $what in
 all)
   # The integration lane runs as a second test.sh in a session of its own (setsid: one process group to stop
-  # if the Go lane fails), its output prefixed.
-  setsid "$root/scripts/test.sh" integration > >(sed -u 's/^/integration| /' >&2) 2>&1 &
+  # if the Go lane fails), its output prefixed; the fuzz smoke runs at its end (see above).
+  EMBEDTUNE_TEST_LANE_FUZZ=1 setsid "$root/scripts/test.sh" integration > >(sed -u 's/^/integration| /' >&2) 2>&1 &
   lane=$!
   trap 'rm -f "$timesfile"; [ -z "$lane" ] || kill -TERM -- -"$lane" 2>/dev/null || true' EXIT
   ;;
@@ -163,8 +171,9 @@ if [ "$engine" != "XLA CPU" ]; then
 fi
 go test -timeout 45m -p 2 ./...
 
-step "fuzz smoke: every fuzz target briefly (scripts/fuzz.sh --smoke; its seed corpora ran above)"
-"$root/scripts/fuzz.sh" --smoke
+if [ "$what" = go ]; then
+  fuzz_smoke
+fi
 
 step "go test on the pure-Go backend, engine-dependent packages"
 # shellcheck disable=SC2086
