@@ -316,13 +316,17 @@ test("JupyterLab: run all cells with a live training chart, save, reopen, classi
     fs.writeFileSync(file, JSON.stringify(copy, null, 1));
     const r = spawnSync(jupyter, ["trust", file], { env: jupyterEnv(), encoding: "utf8" });
     assert.equal(r.status, 0, `jupyter trust failed: ${r.stderr}`);
-    const { page, errors } = await openNotebook("nolib.ipynb");
+    // Requests are watched on the context from before the page opens: the trusted outputs can load echarts
+    // while openNotebook is still waiting for the first cell.
     const fetched = [];
-    page.on("request", (req) => {
+    const watch = (req) => {
       if (req.url().includes("/static/embedtune/echarts-")) fetched.push(req.url());
-    });
+    };
+    browser.context.on("request", watch);
+    const { page, errors } = await openNotebook("nolib.ipynb");
     problems = await checkCharts(browser.context, page, outDir, "lab-static-fallback", { minCharts: 4 });
     await page.close();
+    browser.context.off("request", watch);
     assert.deepEqual(problems, [], "charts drawn from the server's static copy");
     assert.ok(fetched.length >= 1, "the charts did not fetch echarts from the server's static path");
     assert.deepEqual(errors, []);
