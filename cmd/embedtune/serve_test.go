@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/embedtune/embedtune/internal/testutil"
 )
 
 // startServe runs `embedtune serve args...` in-process and returns its URL, a channel with its exit
@@ -130,7 +132,8 @@ func TestServeCommand(t *testing.T) {
 		answered <- status
 	}()
 	// SIGTERM once the request's texts are queued (seen in /metrics), however fast or loaded the machine.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
+	queued := regexp.MustCompile(`(?m)^embedtune_queue_depth\{model="tiny"\} ([1-9][0-9]*)$`)
+	testutil.WaitFor(t, "the large request in embedtune_queue_depth", time.Minute, func() bool {
 		req, _ := http.NewRequest("GET", url+"/metrics", nil)
 		req.Header.Set("Authorization", "Bearer k-123")
 		resp, err := http.DefaultClient.Do(req)
@@ -139,24 +142,14 @@ func TestServeCommand(t *testing.T) {
 		}
 		m, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if queued := regexp.MustCompile(`(?m)^embedtune_queue_depth\{model="tiny"\} ([1-9][0-9]*)$`).Match(m); queued {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the large request never showed in embedtune_queue_depth")
-		}
-	}
+		return queued.Match(m)
+	})
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	if status := <-answered; status != 200 {
 		t.Errorf("request in flight at SIGTERM: %d", status)
 	}
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve exited %d after SIGTERM", code)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("serve did not exit after SIGTERM")
+	if code := testutil.Recv(t, done, "serve's exit after SIGTERM", time.Minute); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM", code)
 	}
 	for _, want := range []string{"model loaded", "draining", "msg=stopped", "status=200"} {
 		if !strings.Contains(logs.String(), want) {

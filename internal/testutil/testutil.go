@@ -272,3 +272,15 @@ func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Recv returns the next value of ch, failing the test (instead of hanging it) if none comes within timeout.
+func Recv[T any](t testing.TB, ch <-chan T, what string, timeout time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(timeout):
+		t.Fatalf("%s: nothing within %s", what, timeout)
+		panic("unreachable")
+	}
+}

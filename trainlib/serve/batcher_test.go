@@ -138,13 +138,13 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 	srv, g := startHeld(t, m, WithMaxBatch(2), WithMaxWait(0), WithMaxInputs(2), WithMaxQueue(4),
 		WithRequestTimeout(10*time.Minute))
 	first := sendEmbeddings(context.Background(), srv.URL, "one", "two") // taken by the worker, held in the pass
-	recv(t, g.entered, "the first forward pass")
+	testutil.Recv(t, g.entered, "the first forward pass", time.Minute)
 	cctx, cancel := context.WithCancel(context.Background())
 	cancelled := sendEmbeddings(cctx, srv.URL, "gone", "gone too") // queued: 2 of 4
 	waiting := sendEmbeddings(context.Background(), srv.URL, "three", "four")
 	waitQueued(t, srv.Server, "m", 4)
 	// Queue full: 429 with Retry-After and OpenAI's rate-limit body; TEI's route says Overloaded.
-	r := recv(t, sendEmbeddings(context.Background(), srv.URL, "five"), "the request to a full queue")
+	r := testutil.Recv(t, sendEmbeddings(context.Background(), srv.URL, "five"), "the request to a full queue", time.Minute)
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"code":"rate_limit_exceeded"`) {
 		t.Errorf("full queue: %d Retry-After %q %s", r.status, r.header.Get("Retry-After"), r.body)
 	}
@@ -153,7 +153,7 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 		t.Errorf("TEI full queue: %d %s", status, body)
 	}
 	cancel()
-	if r := recv(t, cancelled, "the cancelled request"); r.status != -1 {
+	if r := testutil.Recv(t, cancelled, "the cancelled request", time.Minute); r.status != -1 {
 		t.Errorf("cancelled request answered %d", r.status)
 	}
 	// The cancelled texts leave the queue while the pass is still held: two more texts fit.
@@ -162,7 +162,7 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 	waitQueued(t, srv.Server, "m", 4)
 	g.release()
 	for _, ch := range []chan embedResult{first, waiting, refill} {
-		if r := recv(t, ch, "a queued request"); r.status != http.StatusOK {
+		if r := testutil.Recv(t, ch, "a queued request", time.Minute); r.status != http.StatusOK {
 			t.Errorf("queued request after release: %d %s", r.status, r.body)
 		}
 	}
@@ -180,8 +180,8 @@ func TestOverloadTimeoutCancel(t *testing.T) {
 	// Held past the request timeout: 503 with Retry-After; the server keeps serving.
 	short, g2 := startHeld(t, m, WithRequestTimeout(time.Second))
 	late := sendEmbeddings(context.Background(), short.URL, "late")
-	recv(t, g2.entered, "the held forward pass")
-	r = recv(t, late, "the request held past its timeout")
+	testutil.Recv(t, g2.entered, "the held forward pass", time.Minute)
+	r = testutil.Recv(t, late, "the request held past its timeout", time.Minute)
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "did not finish within 1s") {
 		t.Errorf("timeout: %d %s", r.status, r.body)
 	}
@@ -218,18 +218,6 @@ func sendEmbeddings(ctx context.Context, url string, texts ...string) chan embed
 		ch <- embedResult{resp.StatusCode, resp.Header, string(body)}
 	}()
 	return ch
-}
-
-// recv returns the next value of ch, failing the test (instead of hanging it) if none comes in a minute.
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(time.Minute):
-		t.Fatalf("%s: nothing within a minute", what)
-		panic("unreachable")
-	}
 }
 
 // waitQueued waits (up to a minute) until n texts wait in the queue of model name.
@@ -274,7 +262,7 @@ func TestShutdownDrains(t *testing.T) {
 		status, _, _ := post(t, srv.URL+"/v1/embeddings", map[string]any{"input": "drain me"})
 		inflight <- status
 	}()
-	recv(t, g.entered, "the forward pass in flight")
+	testutil.Recv(t, g.entered, "the forward pass in flight", time.Minute)
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.Shutdown(context.Background()) }()
 	time.Sleep(100 * time.Millisecond)
