@@ -29,10 +29,11 @@
 #   scripts/test.sh integration  only steps 4-6
 #
 # The two lanes run at the same time because neither keeps two cores busy on its own: the Go suite's long
-# tail is one package, the parity and notebook steps run one program at a time and wait on installs. In a
-# full run the fuzz smoke of step 2 runs at the end of the integration lane, which otherwise ends a few
-# minutes before the Go lane (it needs nothing from it). The integration lane's output is prefixed
-# "integration| "; a failure in either lane fails the run (and a failed Go lane stops the integration lane).
+# tail is one package, the parity and notebook steps run one program at a time and wait on installs. The
+# fuzz smoke of step 2 runs last: after step 3 in `test.sh go`, and in a full run at the end of the integration
+# lane, which otherwise ends a few minutes before the Go lane (it needs nothing from it). The integration
+# lane's output is prefixed "integration| "; a failure in either lane fails the run (and a failed Go lane
+# stops the integration lane).
 #
 # GOMLX_BACKEND from the caller's environment is ignored: each step chooses its engine. XLA compiles every
 # graph once per machine: the compiled executables are kept in ~/.cache/embedtune/xla (the XLA compile cache),
@@ -171,15 +172,12 @@ if [ "$engine" != "XLA CPU" ]; then
 fi
 go test -timeout 45m -p 2 ./...
 
-if [ "$what" = go ]; then
-  fuzz_smoke
-fi
-
 step "go test on the pure-Go backend, engine-dependent packages"
 # shellcheck disable=SC2086
 GOMLX_BACKEND=go go test -timeout 45m -p 2 -skip "$PUREGO_SKIP" $PUREGO_PACKAGES
 
 if [ "$what" = go ]; then
+  fuzz_smoke # in a full run, at the end of the integration lane
   step "done"
   exit 0
 fi
